@@ -1,0 +1,41 @@
+"""The embedded platform: every service in one process, on the same ports as the distributed mode."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from tauro_gateway.__main__ import start_gateway
+from tauro_platform.adapters import Adapters
+from tauro_platform.settings import Settings
+from tauro_runs.service import build_runs_service, load_pipeline_files
+
+log = logging.getLogger("tauro.embedded")
+
+
+@dataclass
+class EmbeddedPlatform:
+    parts: list[Any] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for part in reversed(self.parts):
+            await part.stop()
+
+
+async def start_embedded(adapters: Adapters, settings: Settings) -> EmbeddedPlatform:
+    platform = EmbeddedPlatform()
+    runs = build_runs_service(adapters, settings.kafka_partitions)
+    await runs.start()
+    platform.parts.append(runs)
+    loaded = await load_pipeline_files(runs, settings.pipelines_dir)
+    platform.parts.append(await start_gateway(adapters, settings))
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"\nTauro is running (embedded mode, data in {settings.tauro_data_dir}).\n"
+        f"  API:     {base}/api/v1\n  Docs:    {base}/docs  (ReDoc: {base}/redoc)\n"
+        f"  Health:  {base}/health\n  Pipelines loaded from {settings.pipelines_dir}: {loaded}\n"
+        "Press Ctrl+C to stop.\n",
+        flush=True,
+    )
+    return platform

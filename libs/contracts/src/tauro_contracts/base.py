@@ -1,0 +1,28 @@
+"""Base classes for every command and event payload."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Payload(BaseModel):
+    """A frozen, strict payload. Subclasses set ``type_name`` and ``schema_version``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type_name: ClassVar[str] = ""
+    schema_version: ClassVar[int] = 1
+
+
+class Command(Payload):
+    """An intention sent to one service's command topic; ``topic`` names that topic."""
+
+    topic: ClassVar[str] = ""
+
+
+class Event(Payload):
+    """A fact appended to a stream in the event store and published on ``topic``."""
+
+    topic: ClassVar[str] = ""

@@ -1,0 +1,161 @@
+"""Kafka bus adapter on aiokafka.
+
+The producer is idempotent with ``acks=all``, so ``publish`` returning means the
+broker has the message. Each subscription is its own consumer: with a group id it
+joins that group with auto-commit off and commits a partition's offset only after
+the handler returned for its messages; without one it is a broadcast tap that
+starts at the end of every partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from tauro_platform.bus.delivery import deliver
+from tauro_platform.bus.port import Handler, Message
+
+log = logging.getLogger("tauro.bus.kafka")
+
+
+class _KafkaSubscription:
+    def __init__(self, consumer: AIOKafkaConsumer, handler: Handler, group_id: str | None) -> None:
+        self.consumer = consumer
+        self.handler = handler
+        self.group_id = group_id
+        self.stopping = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=200)
+                for tp, records in batches.items():
+                    for record in records:
+                        message = Message(
+                            topic=record.topic,
+                            partition=record.partition,
+                            offset=record.offset,
+                            key=record.key.decode() if record.key is not None else None,
+                            value=record.value or b"",
+                            headers={k: v.decode() for k, v in record.headers or ()},
+                            timestamp_ms=record.timestamp,
+                        )
+                        if not await deliver(self.handler, message, self.stopping):
+                            return
+                        if self.group_id is not None:
+                            await self.consumer.commit({tp: record.offset + 1})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("kafka consumer loop crashed", extra={"group_id": self.group_id})
+            raise
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)
+        await self.consumer.stop()
+
+
+class KafkaBus:
+    def __init__(self, bootstrap_servers: str, client_id: str = "tauro") -> None:
+        self._bootstrap = bootstrap_servers
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._subscriptions: list[_KafkaSubscription] = []
+
+    async def start(self) -> None:
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=1,
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        for sub in self._subscriptions:
+            await sub.stop()
+        self._subscriptions.clear()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ensure_topics(self, topics: Sequence[str], partitions: int) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin")
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics if t not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
+    async def publish(
+        self, topic: str, value: bytes, key: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        if self._producer is None:
+            raise RuntimeError("kafka bus not started")
+        await self._producer.send_and_wait(
+            topic,
+            value=value,
+            key=key.encode() if key is not None else None,
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+        )
+
+    async def subscribe(
+        self, topics: Sequence[str], handler: Handler, group_id: str | None, *, from_beginning: bool = True
+    ) -> _KafkaSubscription:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            isolation_level="read_committed",
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            max_poll_interval_ms=600_000,
+        )
+        await consumer.start()
+        if group_id is None:
+            partitions = [TopicPartition(t, p) for t in topics for p in sorted(await self._partitions(consumer, t))]
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            for tp in partitions:
+                await consumer.position(tp)
+        else:
+            consumer.subscribe(list(topics))
+        sub = _KafkaSubscription(consumer, handler, group_id)
+        sub.task = asyncio.create_task(sub.run(), name=f"kafka-consumer-{group_id}")
+        self._subscriptions.append(sub)
+        return sub
+
+    @staticmethod
+    async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+        for _ in range(50):
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions:
+                return set(partitions)
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"topic {topic} has no partitions")
+
+    async def ping(self) -> None:
+        if self._producer is None:
+            raise RuntimeError("kafka bus not started")
+        await self._producer.client.fetch_all_metadata()

@@ -1,0 +1,133 @@
+"""Embedded event store adapter: one SQLite file (WAL), for ``make run``.
+
+SQLite serialises writers, so global positions (the rowid) become visible in order.
+Calls run in a worker thread so the event loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tauro_contracts.envelope import EventEnvelope
+
+from tauro_platform.eventstore.codec import dumps, from_record, to_record
+from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, StreamWrite, check_writes
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    stream_id TEXT NOT NULL,
+    stream_version INTEGER NOT NULL,
+    causation_id TEXT,
+    record TEXT NOT NULL,
+    appended_at REAL NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (stream_id, stream_version)
+);
+CREATE INDEX IF NOT EXISTS events_causation ON events (causation_id);
+CREATE INDEX IF NOT EXISTS events_unpublished ON events (published, position);
+"""
+
+
+class SqliteEventStore:
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = asyncio.Lock()
+
+    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+        async with self._lock:
+            return await asyncio.to_thread(fn, *args)
+
+    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
+        check_writes(writes)
+        return await self._run(self._append, list(writes))
+
+    def _append(self, writes: list[StreamWrite]) -> list[EventEnvelope]:
+        cur = self._db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        stored: list[EventEnvelope] = []
+        try:
+            now = time.time()
+            for write in writes:
+                current = self._version(cur, write.stream_id)
+                if write.expected_version not in (ANY_VERSION, current):
+                    raise ConcurrencyError(
+                        f"{write.stream_id}: expected version {write.expected_version}, found {current}"
+                    )
+                for offset, event in enumerate(write.events, start=1):
+                    if write.expected_version == ANY_VERSION:
+                        event = event.model_copy(update={"stream_version": current + offset})
+                    record = to_record(event)
+                    try:
+                        cur.execute(
+                            "INSERT INTO events (event_id, stream_id, stream_version, causation_id, record,"
+                            " appended_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            (event.event_id, event.stream_id, event.stream_version, event.causation_id,
+                             dumps(record), now),
+                        )
+                    except sqlite3.IntegrityError as exc:
+                        raise ConcurrencyError(str(exc)) from exc
+                    stored.append(event.model_copy(update={"global_position": cur.lastrowid}))
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return stored
+
+    @staticmethod
+    def _version(cur: sqlite3.Cursor, stream_id: str) -> int:
+        row = cur.execute("SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)).fetchone()
+        return int(row[0] or 0)
+
+    def _select(self, where: str, args: tuple, limit: int | None = None) -> list[EventEnvelope]:  # type: ignore[type-arg]
+        sql = f"SELECT position, record FROM events WHERE {where} ORDER BY position"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._db.execute(sql, args).fetchall()
+        return [from_record(json.loads(record), position) for position, record in rows]
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
+        return await self._run(self._select, "stream_id = ? AND stream_version > ?", (stream_id, after_version))
+
+    async def stream_version(self, stream_id: str) -> int:
+        return await self._run(self._version, self._db.cursor(), stream_id)
+
+    async def read_all(self, after_position: int = 0, limit: int = 500) -> list[EventEnvelope]:
+        return await self._run(self._select, "position > ?", (after_position,), limit)
+
+    async def head_position(self) -> int:
+        row = await self._run(lambda: self._db.execute("SELECT MAX(position) FROM events").fetchone())
+        return int(row[0] or 0)
+
+    async def caused_by(self, causation_id: str) -> list[EventEnvelope]:
+        return await self._run(self._select, "causation_id = ?", (causation_id,))
+
+    async def unpublished(self, older_than_seconds: float, limit: int = 500) -> list[EventEnvelope]:
+        cutoff = time.time() - older_than_seconds
+        return await self._run(self._select, "published = 0 AND appended_at <= ?", (cutoff,), limit)
+
+    async def mark_published(self, event_ids: Sequence[str]) -> None:
+        ids = list(event_ids)
+
+        def mark() -> None:
+            self._db.executemany("UPDATE events SET published = 1 WHERE event_id = ?", [(i,) for i in ids])
+
+        await self._run(mark)
+
+    async def ping(self) -> None:
+        await self._run(lambda: self._db.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._db.close()

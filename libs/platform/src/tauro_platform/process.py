@@ -1,0 +1,46 @@
+"""Running one service as a process: settings, logging, adapters, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from tauro_platform.adapters import Adapters, build_adapters
+from tauro_platform.logs import configure_logging
+from tauro_platform.settings import Settings, load_settings
+
+log = logging.getLogger("tauro.process")
+
+
+class Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
+Starter = Callable[[Adapters, Settings], Awaitable[Stoppable]]
+
+
+async def serve(name: str, start: Starter, settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    adapters = await build_adapters(settings)
+    service: Any = None
+    try:
+        service = await start(adapters, settings)
+        log.info("ready", extra={"service": name, "mode": settings.tauro_mode})
+        print(f"tauro {name}: ready", flush=True)
+        await stop.wait()
+    finally:
+        if service is not None:
+            await service.stop()
+        await adapters.close()
+
+
+def run_service(name: str, start: Starter) -> None:
+    settings = load_settings()
+    configure_logging(name, settings.log_level, settings.log_format)
+    asyncio.run(serve(name, start, settings))

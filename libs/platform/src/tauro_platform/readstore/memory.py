@@ -1,0 +1,126 @@
+"""In-process read store for the embedded mode; rebuilt from the event log at start-up."""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
+
+_MISSING = object()
+
+
+def _lookup(doc: Doc, path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _compare(value: Any, op: str, arg: Any) -> bool:
+    if op == "$exists":
+        return (value is not _MISSING) == bool(arg)
+    if op == "$in":
+        return (None if value is _MISSING else value) in arg
+    if op == "$nin":
+        return (None if value is _MISSING else value) not in arg
+    if op == "$ne":
+        return (None if value is _MISSING else value) != arg
+    if value is _MISSING or value is None:
+        return False
+    try:
+        return {"$gt": value > arg, "$gte": value >= arg, "$lt": value < arg, "$lte": value <= arg}[op]
+    except TypeError:
+        return False
+
+
+def matches(doc: Doc, where: Filter) -> bool:
+    for field, cond in where.items():
+        value = _lookup(doc, field)
+        if isinstance(cond, dict):
+            if not all(_compare(value, op, arg) for op, arg in cond.items()):
+                return False
+        elif (None if value is _MISSING else value) != cond:
+            return False
+    return True
+
+
+def _sort_key(field: str):  # type: ignore[no-untyped-def]
+    def key(doc: Doc) -> tuple[int, Any]:
+        value = _lookup(doc, field)
+        if value is _MISSING or value is None:
+            return (0, "")
+        return (1, value)
+
+    return key
+
+
+class MemoryReadStore:
+    def __init__(self) -> None:
+        self._collections: dict[str, dict[str, Doc]] = defaultdict(dict)
+        self._checkpoints: dict[str, int] = {}
+
+    async def get(self, collection: str, doc_id: str) -> Doc | None:
+        doc = self._collections[collection].get(doc_id)
+        return copy.deepcopy(doc) if doc is not None else None
+
+    def _matching(self, collection: str, where: Filter) -> list[Doc]:
+        check_filter(where)
+        return [d for d in self._collections[collection].values() if matches(d, where)]
+
+    async def find(
+        self, collection: str, where: Filter, sort: Sort = (), offset: int = 0, limit: int = 0
+    ) -> tuple[list[Doc], int]:
+        docs = self._matching(collection, where)
+        for field, direction in reversed(list(sort)):
+            docs.sort(key=_sort_key(field), reverse=direction < 0)
+        page = docs[offset : offset + limit] if limit else docs[offset:]
+        return copy.deepcopy(page), len(docs)
+
+    async def count_by(self, collection: str, where: Filter, field: str) -> dict[Any, int]:
+        counts: dict[Any, int] = defaultdict(int)
+        for doc in self._matching(collection, where):
+            value = _lookup(doc, field)
+            counts[None if value is _MISSING else value] += 1
+        return dict(counts)
+
+    async def average(self, collection: str, where: Filter, field: str) -> float | None:
+        values = [v for d in self._matching(collection, where) if isinstance(v := _lookup(d, field), int | float)]
+        return sum(values) / len(values) if values else None
+
+    async def put_versioned(self, collection: str, doc: Doc, expected_version: int | None) -> bool:
+        docs = self._collections[collection]
+        current = docs.get(doc["_id"])
+        if (current["_v"] if current else None) != expected_version:
+            return False
+        docs[doc["_id"]] = copy.deepcopy(doc)
+        return True
+
+    async def insert_if_absent(self, collection: str, doc: Doc) -> bool:
+        docs = self._collections[collection]
+        if doc["_id"] in docs:
+            return False
+        docs[doc["_id"]] = copy.deepcopy(doc)
+        return True
+
+    async def checkpoint(self, name: str) -> int:
+        return self._checkpoints.get(name, 0)
+
+    async def save_checkpoint(self, name: str, position: int) -> None:
+        self._checkpoints[name] = max(position, self._checkpoints.get(name, 0))
+
+    async def drop(self, collections: Sequence[str], checkpoints: Sequence[str]) -> None:
+        for name in collections:
+            self._collections.pop(name, None)
+        for name in checkpoints:
+            self._checkpoints.pop(name, None)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

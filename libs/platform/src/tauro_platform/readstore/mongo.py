@@ -1,0 +1,87 @@
+"""MongoDB read store adapter: one collection per read model, plus ``_checkpoints``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
+
+_CHECKPOINTS = "_checkpoints"
+
+
+class MongoReadStore:
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str, prefix: str = "rm_") -> None:
+        self._client = client
+        self._db = client[database]
+        self._prefix = prefix
+
+    def _coll(self, name: str):  # type: ignore[no-untyped-def]
+        return self._db[self._prefix + name]
+
+    async def ensure_index(self, collection: str, keys: Sequence[tuple[str, int]]) -> None:
+        await self._coll(collection).create_index(list(keys))
+
+    async def get(self, collection: str, doc_id: str) -> Doc | None:
+        return await self._coll(collection).find_one({"_id": doc_id})
+
+    async def find(
+        self, collection: str, where: Filter, sort: Sort = (), offset: int = 0, limit: int = 0
+    ) -> tuple[list[Doc], int]:
+        check_filter(where)
+        coll = self._coll(collection)
+        cursor = coll.find(where, sort=list(sort) or None, skip=offset, limit=limit)
+        docs = [doc async for doc in cursor]
+        return docs, await coll.count_documents(where)
+
+    async def count_by(self, collection: str, where: Filter, field: str) -> dict[Any, int]:
+        check_filter(where)
+        pipeline = [{"$match": where}, {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
+        return {row["_id"]: row["n"] async for row in await self._coll(collection).aggregate(pipeline)}
+
+    async def average(self, collection: str, where: Filter, field: str) -> float | None:
+        check_filter(where)
+        match = {**where, field: {"$type": "number"}}
+        pipeline = [{"$match": match}, {"$group": {"_id": None, "avg": {"$avg": f"${field}"}}}]
+        rows = [row async for row in await self._coll(collection).aggregate(pipeline)]
+        return float(rows[0]["avg"]) if rows and rows[0]["avg"] is not None else None
+
+    async def put_versioned(self, collection: str, doc: Doc, expected_version: int | None) -> bool:
+        coll = self._coll(collection)
+        if expected_version is None:
+            try:
+                await coll.insert_one(doc)
+                return True
+            except DuplicateKeyError:
+                return False
+        result = await coll.replace_one({"_id": doc["_id"], "_v": expected_version}, doc)
+        return result.matched_count == 1
+
+    async def insert_if_absent(self, collection: str, doc: Doc) -> bool:
+        try:
+            await self._coll(collection).insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def checkpoint(self, name: str) -> int:
+        doc = await self._db[_CHECKPOINTS].find_one({"_id": name})
+        return int(doc["position"]) if doc else 0
+
+    async def save_checkpoint(self, name: str, position: int) -> None:
+        await self._db[_CHECKPOINTS].update_one({"_id": name}, {"$max": {"position": position}}, upsert=True)
+
+    async def drop(self, collections: Sequence[str], checkpoints: Sequence[str]) -> None:
+        for name in collections:
+            await self._coll(name).drop()
+        if checkpoints:
+            await self._db[_CHECKPOINTS].delete_many({"_id": {"$in": list(checkpoints)}})
+
+    async def ping(self) -> None:
+        await self._client.admin.command("ping")
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,69 @@
+"""The read store port.
+
+Read models are documents in named collections, rebuilt from the event log. Every
+document written by a projection carries ``_v``, the version of the stream it was
+built from; ``put_versioned`` only replaces a document whose ``_v`` is the one the
+projection read, so an event re-applied after a crash or by a second replica changes
+nothing (each event is applied exactly once in effect). ``insert_if_absent`` gives
+the same guarantee to append-only models keyed by a deterministic id.
+
+Filters use a small, MongoDB-compatible language: ``{field: value}``, and per field
+``$in``, ``$nin``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$exists``; dotted
+names reach into sub-documents. Both adapters implement exactly this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+Filter = dict[str, Any]
+Sort = Sequence[tuple[str, int]]
+Doc = dict[str, Any]
+
+OPERATORS = frozenset({"$in", "$nin", "$ne", "$gt", "$gte", "$lt", "$lte", "$exists"})
+
+
+class ReadStore(Protocol):
+    async def get(self, collection: str, doc_id: str) -> Doc | None: ...
+
+    async def find(
+        self, collection: str, where: Filter, sort: Sort = (), offset: int = 0, limit: int = 0
+    ) -> tuple[list[Doc], int]:
+        """A page of matching documents and the total number that match."""
+        ...
+
+    async def count_by(self, collection: str, where: Filter, field: str) -> dict[Any, int]: ...
+
+    async def average(self, collection: str, where: Filter, field: str) -> float | None: ...
+
+    async def put_versioned(self, collection: str, doc: Doc, expected_version: int | None) -> bool:
+        """Store ``doc`` (with ``_id`` and ``_v``) if the stored copy is at ``expected_version``
+        (``None``: absent). Returns False when another writer got there first."""
+        ...
+
+    async def insert_if_absent(self, collection: str, doc: Doc) -> bool: ...
+
+    async def checkpoint(self, name: str) -> int: ...
+
+    async def save_checkpoint(self, name: str, position: int) -> None:
+        """Never moves a checkpoint backwards."""
+        ...
+
+    async def drop(self, collections: Sequence[str], checkpoints: Sequence[str]) -> None:
+        """Drop collections and the named projection checkpoints (for a rebuild)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def check_filter(where: Filter) -> None:
+    for field, cond in where.items():
+        if field.startswith("$"):
+            raise ValueError(f"unsupported top-level operator {field}")
+        if isinstance(cond, dict):
+            unknown = set(cond) - OPERATORS
+            if unknown:
+                raise ValueError(f"unsupported operators {sorted(unknown)}")

@@ -1,0 +1,1 @@
+"""The service runtime: command processing, request/reply, outbox relay and projections."""

@@ -1,0 +1,133 @@
+"""Command processing: decode, deduplicate, decide, append, publish, project, reply.
+
+Re-delivery is safe: a command whose id already caused events is answered from
+those events without deciding again; two copies racing lose on the store's version
+check, and the loser then finds the winner's events. A 2xx reply is only sent after
+the append (durable) and after the projections caught up (read-your-writes).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from tauro_contracts import topics
+from tauro_contracts.base import Command
+from tauro_contracts.envelope import CommandEnvelope, CommandReply, EventEnvelope
+from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
+from tauro_contracts.registry import REGISTRY, UnknownType
+
+from tauro_platform.bus.port import Bus, Message
+from tauro_platform.eventstore.port import ConcurrencyError, EventStore, StreamWrite
+from tauro_platform.runtime.decision import CommandContext, Decision
+from tauro_platform.runtime.projector import Projector
+from tauro_platform.runtime.relay import OutboxRelay
+from tauro_platform.runtime.wire import decode, encode
+
+log = logging.getLogger("tauro.commands")
+
+CommandHandler = Callable[[Command, CommandContext], Awaitable[Decision]]
+MAX_ATTEMPTS = 8
+
+
+class CommandProcessor:
+    def __init__(
+        self,
+        store: EventStore,
+        bus: Bus,
+        handlers: Mapping[str, CommandHandler],
+        projector: Projector,
+        relay: OutboxRelay,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._handlers = dict(handlers)
+        self._projector = projector
+        self._relay = relay
+        self._clock = clock
+
+    async def on_message(self, message: Message) -> None:
+        try:
+            envelope = decode(CommandEnvelope, message.value)
+        except ValidationError:
+            log.error("dropping undecodable command", extra={"topic": message.topic, "offset": message.offset})
+            return
+        reply = await self.process(envelope)
+        if envelope.reply_to:
+            await self._bus.publish(
+                topics.REPLIES, encode(reply), key=envelope.reply_to, headers={"tauro-reply-to": envelope.reply_to}
+            )
+
+    async def process(self, envelope: CommandEnvelope) -> CommandReply:
+        try:
+            handler = self._handlers[envelope.type]
+            command = REGISTRY.decode(envelope.type, envelope.schema_version, envelope.data)
+        except (KeyError, UnknownType):
+            return _rejected(envelope, DomainError(ErrorCode.VALIDATION_ERROR, f"unknown command {envelope.type}"))
+        except ValidationError as exc:
+            details = [ErrorDetail(field=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()]
+            return _rejected(envelope, DomainError(ErrorCode.VALIDATION_ERROR, "invalid command", details))
+        assert isinstance(command, Command)
+        ctx = CommandContext(
+            command_id=envelope.command_id,
+            correlation_id=envelope.correlation_id or envelope.command_id,
+            actor=envelope.actor,
+            trace_context=envelope.trace_context,
+            now=self._clock(),
+        )
+        for _ in range(MAX_ATTEMPTS):
+            earlier = await self._store.caused_by(envelope.command_id)
+            if earlier:
+                return await self._accepted(envelope, earlier, {})
+            try:
+                decision = await handler(command, ctx)
+            except DomainError as exc:
+                return _rejected(envelope, exc)
+            if not decision.writes:
+                return await self._accepted(envelope, [], decision.result)
+            try:
+                stored = await self._store.append(self._writes(decision, ctx))
+            except ConcurrencyError:
+                log.info("concurrent write; deciding again", extra={"command_id": envelope.command_id})
+                continue
+            await self._relay.publish(stored)
+            return await self._accepted(envelope, stored, decision.result)
+        return _rejected(envelope, DomainError(ErrorCode.CONFLICT, "too much contention on this resource; retry"))
+
+    async def _accepted(self, envelope: CommandEnvelope, events: list[EventEnvelope], result: dict) -> CommandReply:  # type: ignore[type-arg]
+        await self._projector.catch_up()
+        streams = list(dict.fromkeys(e.stream_id for e in events))
+        if not result and events:
+            result = {"id": events[0].stream_id}
+        return CommandReply(command_id=envelope.command_id, ok=True, streams=streams, result=result)
+
+    @staticmethod
+    def _writes(decision: Decision, ctx: CommandContext) -> list[StreamWrite]:
+        writes = []
+        for pending in decision.writes:
+            events = [
+                EventEnvelope(
+                    event_id=str(uuid.uuid4()),
+                    stream_id=pending.stream_id,
+                    stream_version=pending.expected_version + i,
+                    type=payload.type_name,
+                    schema_version=payload.schema_version,
+                    occurred_at=ctx.now,
+                    correlation_id=ctx.correlation_id,
+                    causation_id=ctx.command_id,
+                    actor=ctx.actor,
+                    trace_context=ctx.trace_context,
+                    data=payload.model_dump(mode="json"),
+                )
+                for i, payload in enumerate(pending.events, start=1)
+            ]
+            writes.append(StreamWrite(pending.stream_id, pending.expected_version, events))
+        return writes
+
+
+def _rejected(envelope: CommandEnvelope, error: DomainError) -> CommandReply:
+    return CommandReply(command_id=envelope.command_id, ok=False, error=error.to_dict())

@@ -1,0 +1,55 @@
+"""Hosting a service: its command consumer, projector loop and outbox sweeper as tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from tauro_platform.bus.port import Bus, Subscription
+from tauro_platform.eventstore.port import EventStore
+from tauro_platform.readstore.port import ReadStore
+from tauro_platform.runtime.commands import CommandHandler, CommandProcessor
+from tauro_platform.runtime.projector import Projection, Projector
+from tauro_platform.runtime.relay import OutboxRelay
+
+log = logging.getLogger("tauro.host")
+
+
+@dataclass
+class ServiceHost:
+    name: str
+    command_topic: str
+    store: EventStore
+    bus: Bus
+    read_store: ReadStore
+    handlers: Mapping[str, CommandHandler]
+    projections: Iterable[Projection]
+    partitions: int = 4
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _subscriptions: list[Subscription] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.projector = Projector(f"{self.name}-projector", self.store, self.read_store, self.projections)
+        self.relay = OutboxRelay(self.store, self.bus)
+        self.processor = CommandProcessor(self.store, self.bus, self.handlers, self.projector, self.relay)
+
+    async def start(self) -> None:
+        await self.bus.ensure_topics([self.command_topic], self.partitions)
+        await self.projector.catch_up()
+        self._tasks.append(asyncio.create_task(self.projector.run(), name=f"{self.name}-projector"))
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        self._subscriptions.append(
+            await self.bus.subscribe([self.command_topic], self.processor.on_message, group_id=f"tauro-{self.name}")
+        )
+        log.info("service started", extra={"service": self.name})
+
+    async def stop(self) -> None:
+        for sub in self._subscriptions:
+            await sub.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._subscriptions.clear()

@@ -1,0 +1,108 @@
+"""Projections: read models built from the event log, each event applied once in effect.
+
+A ``Projector`` tails the store from its checkpoint and hands each event to the
+projections that handle its type. Documents carry the stream version they reflect
+(``_v``), and writes are conditional on it, so re-applying an event (after a crash
+before the checkpoint moved, or by a second replica) changes nothing. Dropping the
+collections and the checkpoint and catching up again rebuilds the same state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from tauro_contracts.base import Event, Payload
+from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.registry import REGISTRY
+
+from tauro_platform.eventstore.port import EventStore
+from tauro_platform.readstore.port import Doc, ReadStore
+
+log = logging.getLogger("tauro.projector")
+
+
+class Projection(Protocol):
+    types: frozenset[str]
+    collections: tuple[str, ...]
+
+    async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None: ...
+
+
+Evolve = Callable[[Doc | None, Any, EventEnvelope], Doc | None]
+
+
+class StreamDocProjection:
+    """One document per stream, computed by a pure ``evolve(doc, payload, envelope)``."""
+
+    def __init__(self, collection: str, types: Iterable[str], evolve: Evolve) -> None:
+        self.collection = collection
+        self.collections = (collection,)
+        self.types = frozenset(types)
+        self._evolve = evolve
+
+    async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
+        for _ in range(20):
+            doc = await store.get(self.collection, event.stream_id)
+            if doc is not None and doc["_v"] >= event.stream_version:
+                return
+            new = self._evolve(doc, payload, event)
+            if new is None:
+                return
+            new = {**new, "_id": event.stream_id, "_v": event.stream_version}
+            if await store.put_versioned(self.collection, new, doc["_v"] if doc else None):
+                return
+        raise RuntimeError(f"could not apply {event.type} to {self.collection}/{event.stream_id}")
+
+
+class Projector:
+    def __init__(self, name: str, store: EventStore, read_store: ReadStore, projections: Iterable[Projection]) -> None:
+        self.name = name
+        self._store = store
+        self._read_store = read_store
+        self._projections = list(projections)
+        self._lock = asyncio.Lock()
+        self.position = 0
+
+    @property
+    def collections(self) -> list[str]:
+        return [c for p in self._projections for c in p.collections]
+
+    async def catch_up(self) -> int:
+        async with self._lock:
+            position = await self._read_store.checkpoint(self.name)
+            while True:
+                batch = await self._store.read_all(position, 500)
+                if not batch:
+                    break
+                for event in batch:
+                    await self._apply(event)
+                    position = event.global_position or position
+                await self._read_store.save_checkpoint(self.name, position)
+            self.position = position
+            return position
+
+    async def _apply(self, event: EventEnvelope) -> None:
+        payload: Payload | None = None
+        for projection in self._projections:
+            if event.type in projection.types:
+                payload = payload or REGISTRY.decode(event.type, event.schema_version, event.data)
+                assert isinstance(payload, Event)
+                await projection.apply(event, payload, self._read_store)
+
+    async def rebuild(self) -> int:
+        await self._read_store.drop(self.collections, [self.name])
+        return await self.catch_up()
+
+    async def run(self, interval: float = 0.25) -> None:
+        while True:
+            try:
+                await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projection failed; retrying", extra={"projector": self.name})
+                await asyncio.sleep(1.0)
+            await asyncio.sleep(interval)

@@ -1,0 +1,116 @@
+"""One validated settings object per process, from the environment and ``.env``.
+
+Names follow the Tauro API docs (``MONGODB_URL``, ``CORS_ALLOW_ORIGINS``,
+``MAX_CONCURRENT_RUNS``, ``SCHEDULER_*``, ...) plus ``KAFKA_BOOTSTRAP_SERVERS`` and
+Tauro's own ``TAURO_*``. Bad values stop start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+EXAMPLE_SECRET = "your-secret-key-here-change-in-production"
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    tauro_mode: Literal["embedded", "distributed"] = "embedded"
+    tauro_data_dir: Path = Path(".tauro/data")
+    tauro_instance_id: str | None = None
+    pipelines_dir: Path | None = Path("examples/pipelines")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_partitions: int = Field(default=4, ge=1, le=256)
+    mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
+    mongodb_database: str = Field(default="tauro", pattern=r"^[A-Za-z0-9_-]{1,60}$")
+    mongodb_pool_size: int = Field(default=10, ge=1, le=500)
+    mongodb_timeout: int = Field(default=30, ge=1, le=600)
+
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_methods: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    )
+    cors_allow_headers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Content-Type", "Authorization", "X-Request-ID", "X-API-Key", "Idempotency-Key"]
+    )
+    cors_allow_credentials: bool = False
+    cors_max_age: int = Field(default=3600, ge=0)
+
+    secret_key: str = ""
+    enable_auth: bool = False
+    api_key_header: str = "X-API-Key"
+
+    rate_limit_enabled: bool = True
+    rate_limit_requests: int = Field(default=100, ge=1)
+    rate_limit_window: int = Field(default=60, ge=1)
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    command_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    max_concurrent_runs: int = Field(default=10, ge=1, le=10_000)
+    default_timeout: int = Field(default=3600, ge=1)
+    default_retry_attempts: int = Field(default=3, ge=1, le=20)
+    default_retry_delay: float = Field(default=5.0, ge=0)
+
+    scheduler_enabled: bool = True
+    scheduler_timezone: str = "UTC"
+
+    otel_service_name: str | None = None
+    otel_exporter_otlp_endpoint: str | None = None
+
+    @field_validator("cors_allow_origins", "cors_allow_methods", "cors_allow_headers", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+        if "*" in origins:
+            raise ValueError("use an explicit allow-list, not '*'")
+        return origins
+
+    def check_for_production(self) -> None:
+        """The distributed mode refuses a missing or example secret."""
+        if self.tauro_mode == "distributed" and self.secret_key in ("", EXAMPLE_SECRET):
+            raise ValueError("SECRET_KEY must be set to a real secret in the distributed mode")
+
+
+def load_settings() -> Settings:
+    """Settings for this process, or exit with a clear message naming what is wrong."""
+    try:
+        settings = Settings()
+        settings.check_for_production()
+    except (ValidationError, ValueError) as exc:
+        print(f"tauro: invalid settings:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    return settings
+
+
+@lru_cache
+def cached_settings() -> Settings:
+    return load_settings()

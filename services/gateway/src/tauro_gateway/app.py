@@ -1,0 +1,41 @@
+"""The FastAPI application: routers under ``/api/v1``, envelopes, middleware, docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tauro_gateway import VERSION, errors
+from tauro_gateway.context import GatewayContext
+from tauro_gateway.middleware import RequestContextMiddleware
+from tauro_gateway.routes import pipelines, projects, system
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(ctx: GatewayContext) -> FastAPI:
+    app = FastAPI(
+        title="Tauro API",
+        version=VERSION,
+        description="Data-pipeline orchestration: projects, pipelines, runs, schedules, streams.",
+        docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for router in (projects.router, pipelines.router, system.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(system.health_router)
+    app.include_router(system.health_router, prefix=API_PREFIX, include_in_schema=False)
+    s = ctx.settings
+    if s.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=s.cors_allow_origins,
+            allow_methods=s.cors_allow_methods,
+            allow_headers=s.cors_allow_headers,
+            allow_credentials=s.cors_allow_credentials,
+            max_age=s.cors_max_age,
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=s.max_body_bytes)
+    return app

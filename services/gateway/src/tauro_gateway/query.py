@@ -1,0 +1,58 @@
+"""Common list parameters (``limit``, ``offset``, ``sort``, ``fields``) and path id checks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Query
+from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
+
+
+@dataclass(frozen=True)
+class ListParams:
+    limit: int
+    offset: int
+    sort: list[tuple[str, int]]
+    fields: list[str] | None
+
+
+def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at"):  # type: ignore[no-untyped-def]
+    """A dependency that validates the common list parameters for one resource."""
+
+    def dependency(
+        limit: Annotated[int, Query(ge=1, le=100, description="Max results (max 100)")] = 50,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        sort: Annotated[str, Query(max_length=200, description="Field, '-' prefix for descending")] = default_sort,
+        fields: Annotated[str | None, Query(max_length=500, description="Comma-separated fields")] = None,
+    ) -> ListParams:
+        order: list[tuple[str, int]] = []
+        for part in (p.strip() for p in sort.split(",") if p.strip()):
+            name, direction = (part[1:], -1) if part.startswith("-") else (part.lstrip("+"), 1)
+            if name not in sortable:
+                raise DomainError(
+                    ErrorCode.VALIDATION_ERROR, "invalid sort",
+                    [ErrorDetail(field="sort", message=f"cannot sort by '{name}'; use one of {list(sortable)}")],
+                )
+            order.append((name, direction))
+        order.append(("_id", order[-1][1] if order else 1))
+        chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+        return ListParams(limit, offset, order, chosen)
+
+    return dependency
+
+
+def fields_param(
+    fields: Annotated[str | None, Query(max_length=500, description="Comma-separated fields")] = None,
+) -> list[str] | None:
+    return [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+
+
+def check_id(value: str, prefix: str, field: str) -> str:
+    if not re.fullmatch(rf"{prefix}[A-Za-z0-9_.\-]{{1,128}}", value):
+        raise DomainError(
+            ErrorCode.VALIDATION_ERROR, f"invalid {field}",
+            [ErrorDetail(field=field, message=f"must start with '{prefix}' followed by letters, digits, '_', '-' or '.'")],
+        )
+    return value

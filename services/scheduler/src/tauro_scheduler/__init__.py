@@ -1,0 +1,1 @@
+"""Tauro scheduler service."""

@@ -1,0 +1,1 @@
+"""Tauro streaming service."""
