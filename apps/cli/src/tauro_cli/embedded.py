@@ -9,7 +9,7 @@ from typing import Any
 from tauro_gateway.__main__ import start_gateway
 from tauro_platform.adapters import Adapters
 from tauro_platform.settings import Settings
-from tauro_runs.service import build_runs_service, load_pipeline_files
+from tauro_runs.service import RunsService, load_pipeline_files
 
 log = logging.getLogger("tauro.embedded")
 
@@ -25,10 +25,10 @@ class EmbeddedPlatform:
 
 async def start_embedded(adapters: Adapters, settings: Settings) -> EmbeddedPlatform:
     platform = EmbeddedPlatform()
-    runs = build_runs_service(adapters, settings.kafka_partitions)
+    runs = RunsService(adapters, settings)
     await runs.start()
     platform.parts.append(runs)
-    loaded = await load_pipeline_files(runs, settings.pipelines_dir)
+    loaded = await load_pipeline_files(runs.host, settings.pipelines_dir)
     platform.parts.append(await start_gateway(adapters, settings))
     base = f"http://{settings.host}:{settings.port}"
     print(

@@ -29,6 +29,12 @@ class RetryPolicy(_Strict):
     max_backoff_seconds: float = Field(default=300.0, ge=0, le=86400)
     jitter: bool = True
 
+    def delay(self, failed_attempt: int, unit_random: float) -> float:
+        """Seconds to wait after attempt ``failed_attempt`` (1-based) failed: exponential from
+        ``backoff_seconds``, capped, with "equal jitter" (half fixed, half random) when enabled."""
+        base = min(self.max_backoff_seconds, self.backoff_seconds * (2 ** max(0, failed_attempt - 1)))
+        return base / 2 + base / 2 * unit_random if self.jitter else base
+
 
 class PipelineConfig(_Strict):
     max_parallelism: int = Field(default=4, ge=1, le=64)

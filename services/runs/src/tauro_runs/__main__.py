@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from tauro_platform.process import run_service
 
-from tauro_runs.service import build_runs_service, load_pipeline_files
+from tauro_platform.adapters import Adapters
+from tauro_platform.settings import Settings
+
+from tauro_runs.service import RunsService, load_pipeline_files
 
 
-async def _start(adapters, settings):  # type: ignore[no-untyped-def]
-    host = build_runs_service(adapters, settings.kafka_partitions)
-    await host.start()
-    await load_pipeline_files(host, settings.pipelines_dir)
-    return host
+async def _start(adapters: Adapters, settings: Settings) -> RunsService:
+    service = RunsService(adapters, settings)
+    await service.start()
+    await load_pipeline_files(service.host, settings.pipelines_dir)
+    return service
 
 
 if __name__ == "__main__":

@@ -1,36 +1,64 @@
-"""Assembling the runs service from adapters: host, handlers, projections, discovery."""
+"""Assembling the runs service from adapters: host, handlers, projections, dispatcher,
+reaper, and pipeline discovery."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tauro_contracts import topics
-from tauro_contracts.envelope import CommandEnvelope
 from tauro_platform.adapters import Adapters
+from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.runtime.host import ServiceHost
 
+from tauro_platform.settings import Settings
+
 from tauro_runs.discovery import discover
+from tauro_runs.dispatcher import Dispatcher
 from tauro_runs.handlers import RunsHandlers
 from tauro_runs.projections import projections
+from tauro_runs.reaper import Reaper
+from tauro_runs.run_handlers import RunHandlers
+from tauro_runs.run_projections import run_projections
 
 log = logging.getLogger("tauro.runs")
 
 
-def build_runs_service(adapters: Adapters, partitions: int = 4) -> ServiceHost:
-    handlers = RunsHandlers(adapters.store, adapters.read_store)
-    return ServiceHost(
-        name="runs",
-        command_topic=topics.COMMANDS_RUNS,
-        store=adapters.store,
-        bus=adapters.bus,
-        read_store=adapters.read_store,
-        handlers=handlers.table(),
-        projections=projections(),
-        partitions=partitions,
-    )
+class RunsService:
+    """The runs service: its command host plus the dispatcher and the reaper."""
+
+    def __init__(self, adapters: Adapters, settings: Settings) -> None:
+        handlers = {
+            **RunsHandlers(adapters.store, adapters.read_store).table(),
+            **RunHandlers(adapters.store, adapters.read_store, settings).table(),
+        }
+        self.host = ServiceHost(
+            name="runs",
+            command_topic=topics.COMMANDS_RUNS,
+            store=adapters.store,
+            bus=adapters.bus,
+            read_store=adapters.read_store,
+            handlers=handlers,
+            projections=[*projections(), *run_projections()],
+            partitions=settings.kafka_partitions,
+        )
+        self.dispatcher = Dispatcher(
+            adapters.store, adapters.read_store, self.host.projector, self.host.relay, settings.max_concurrent_runs
+        )
+        self.host.processor.after_append = self.dispatcher.after_append
+        self.reaper = Reaper(self.host.processor, self.dispatcher, adapters.read_store)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.host.start()
+        self._task = asyncio.create_task(self.reaper.run(), name="runs-reaper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.host.stop()
 
 
 async def load_pipeline_files(host: ServiceHost, folder: Path | None) -> int:
@@ -39,11 +67,7 @@ async def load_pipeline_files(host: ServiceHost, folder: Path | None) -> int:
         return 0
     accepted = 0
     for command in discover(folder):
-        envelope = CommandEnvelope(
-            command_id=str(uuid.uuid4()), type=command.type_name, issued_at=datetime.now(UTC),
-            actor="system:discovery", data=command.model_dump(mode="json"),
-        )
-        reply = await host.processor.process(envelope)
+        reply = await host.processor.process(local_envelope(command, "system:discovery"))
         if reply.ok:
             accepted += 1
         else:

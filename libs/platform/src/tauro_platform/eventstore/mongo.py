@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from tauro_contracts.envelope import EventEnvelope
 
 from tauro_platform.eventstore.codec import from_record, to_record
@@ -45,12 +45,19 @@ class MongoEventStore:
 
     async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
         check_writes(writes)
+        if not writes:
+            return []
         await self.ensure_indexes()
         async with self._client.start_session() as session:
             try:
                 return await session.with_transaction(lambda s: self._append(s, list(writes)))
             except DuplicateKeyError as exc:
                 raise ConcurrencyError(str(exc)) from exc
+            except BulkWriteError as exc:
+                # insert_many reports a unique-index violation as a bulk error (code 65).
+                if any(e.get("code") == 11000 for e in exc.details.get("writeErrors", ())):
+                    raise ConcurrencyError(str(exc)) from exc
+                raise
             except OperationFailure as exc:
                 if exc.code == 11000:
                     raise ConcurrencyError(str(exc)) from exc

@@ -22,7 +22,7 @@ from tauro_contracts.registry import REGISTRY, UnknownType
 
 from tauro_platform.bus.port import Bus, Message
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore, StreamWrite
-from tauro_platform.runtime.decision import CommandContext, Decision
+from tauro_platform.runtime.decision import CommandContext, Decision, to_writes
 from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.runtime.wire import decode, encode
@@ -30,6 +30,7 @@ from tauro_platform.runtime.wire import decode, encode
 log = logging.getLogger("tauro.commands")
 
 CommandHandler = Callable[[Command, CommandContext], Awaitable[Decision]]
+AfterAppend = Callable[[list[EventEnvelope]], Awaitable[None]]
 MAX_ATTEMPTS = 8
 
 
@@ -42,6 +43,7 @@ class CommandProcessor:
         projector: Projector,
         relay: OutboxRelay,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        after_append: AfterAppend | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -49,6 +51,7 @@ class CommandProcessor:
         self._projector = projector
         self._relay = relay
         self._clock = clock
+        self.after_append = after_append
 
     async def on_message(self, message: Message) -> None:
         try:
@@ -90,11 +93,13 @@ class CommandProcessor:
             if not decision.writes:
                 return await self._accepted(envelope, [], decision.result)
             try:
-                stored = await self._store.append(self._writes(decision, ctx))
+                stored = await self._store.append(to_writes(decision.writes, ctx))
             except ConcurrencyError:
                 log.info("concurrent write; deciding again", extra={"command_id": envelope.command_id})
                 continue
             await self._relay.publish(stored)
+            if self.after_append is not None:
+                await self.after_append(stored)
             return await self._accepted(envelope, stored, decision.result)
         return _rejected(envelope, DomainError(ErrorCode.CONFLICT, "too much contention on this resource; retry"))
 
@@ -105,29 +110,14 @@ class CommandProcessor:
             result = {"id": events[0].stream_id}
         return CommandReply(command_id=envelope.command_id, ok=True, streams=streams, result=result)
 
-    @staticmethod
-    def _writes(decision: Decision, ctx: CommandContext) -> list[StreamWrite]:
-        writes = []
-        for pending in decision.writes:
-            events = [
-                EventEnvelope(
-                    event_id=str(uuid.uuid4()),
-                    stream_id=pending.stream_id,
-                    stream_version=pending.expected_version + i,
-                    type=payload.type_name,
-                    schema_version=payload.schema_version,
-                    occurred_at=ctx.now,
-                    correlation_id=ctx.correlation_id,
-                    causation_id=ctx.command_id,
-                    actor=ctx.actor,
-                    trace_context=ctx.trace_context,
-                    data=payload.model_dump(mode="json"),
-                )
-                for i, payload in enumerate(pending.events, start=1)
-            ]
-            writes.append(StreamWrite(pending.stream_id, pending.expected_version, events))
-        return writes
-
 
 def _rejected(envelope: CommandEnvelope, error: DomainError) -> CommandReply:
     return CommandReply(command_id=envelope.command_id, ok=False, error=error.to_dict())
+
+
+def local_envelope(command: Command, actor: str) -> CommandEnvelope:
+    """An envelope for a command a service issues to itself (discovery, reaper), not via the bus."""
+    return CommandEnvelope(
+        command_id=str(uuid.uuid4()), type=command.type_name, schema_version=command.schema_version,
+        issued_at=datetime.now(UTC), actor=actor, data=command.model_dump(mode="json"),
+    )

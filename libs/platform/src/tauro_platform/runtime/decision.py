@@ -7,6 +7,7 @@ the version each stream was read at) that the runtime turns into envelopes.
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from tauro_contracts.base import Event
+from tauro_contracts.envelope import EventEnvelope
+
+from tauro_platform.eventstore.port import StreamWrite
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,30 @@ class Decision:
         return cls((PendingWrite(stream_id, expected_version, events),), result)
 
 
+def to_writes(writes: tuple[PendingWrite, ...], ctx: CommandContext) -> list[StreamWrite]:
+    """Wrap decided events in envelopes carrying the command's identity, actor and trace."""
+    result = []
+    for pending in writes:
+        events = [
+            EventEnvelope(
+                event_id=str(uuid.uuid4()),
+                stream_id=pending.stream_id,
+                stream_version=pending.expected_version + i,
+                type=payload.type_name,
+                schema_version=payload.schema_version,
+                occurred_at=ctx.now,
+                correlation_id=ctx.correlation_id,
+                causation_id=ctx.command_id,
+                actor=ctx.actor,
+                trace_context=ctx.trace_context,
+                data=payload.model_dump(mode="json"),
+            )
+            for i, payload in enumerate(pending.events, start=1)
+        ]
+        result.append(StreamWrite(pending.stream_id, pending.expected_version, events))
+    return result
+
+
 @dataclass(frozen=True)
 class CommandContext:
     command_id: str
@@ -41,3 +69,4 @@ class CommandContext:
     trace_context: dict[str, str]
     now: datetime
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    random: Callable[[], float] = field(default=random.random)

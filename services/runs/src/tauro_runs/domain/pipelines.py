@@ -36,6 +36,7 @@ class PipelineState:
     name: str = ""
     config_version: int = 0
     checksum: str = ""
+    spec: PipelineSpec | None = None
 
     @property
     def live(self) -> bool:
@@ -47,7 +48,7 @@ def evolve_pipeline(state: PipelineState, event: Event) -> PipelineState:
     if isinstance(event, PipelineDefined):
         return replace(
             state, exists=True, deleted=False, project_id=event.project_id, name=event.name,
-            config_version=event.version, checksum=event.checksum,
+            config_version=event.version, checksum=event.checksum, spec=event.spec,
         )
     if isinstance(event, PipelineDeleted):
         return replace(state, deleted=True)

@@ -1,0 +1,93 @@
+"""The dispatcher: gives queued runs a slot, first come first served, within the global
+``MAX_CONCURRENT_RUNS`` and each pipeline's ``max_concurrent_runs``.
+
+Counts come from the runs read model, caught up first; the dispatcher stream's
+version is read before that catch-up and is the expected version of the append, so
+two dispatchers (replicas) never both grant a slot from the same view. Runs ending
+elsewhere only make the view more conservative until the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.runs import DISPATCHER_STREAM, RunQueued, RunsDispatched, TERMINAL_EVENTS
+from tauro_platform.eventstore.port import ConcurrencyError, EventStore
+from tauro_platform.readstore.port import ReadStore
+from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
+from tauro_platform.runtime.projector import Projector
+from tauro_platform.runtime.relay import OutboxRelay
+from tauro_platform.runtime.streams import load
+
+from tauro_runs.domain.runs import decide_dispatch, fold_run
+
+log = logging.getLogger("tauro.dispatcher")
+SLOT_EVENTS = frozenset({RunQueued.type_name, *(e.type_name for e in TERMINAL_EVENTS)})
+
+
+class Dispatcher:
+    def __init__(
+        self, store: EventStore, read_store: ReadStore, projector: Projector, relay: OutboxRelay,
+        max_concurrent_runs: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._read = read_store
+        self._projector = projector
+        self._relay = relay
+        self._max = max_concurrent_runs
+        self._clock = clock
+
+    async def after_append(self, events: list[EventEnvelope]) -> None:
+        if any(e.type in SLOT_EVENTS for e in events):
+            await self.dispatch()
+
+    async def dispatch(self) -> list[str]:
+        """Start every queued run that fits; returns the ids started."""
+        for _ in range(10):
+            version = await self._store.stream_version(DISPATCHER_STREAM)
+            await self._projector.catch_up()
+            picks = await self._pick()
+            if not picks:
+                return []
+            now = self._clock()
+            writes = [PendingWrite(DISPATCHER_STREAM, version, (RunsDispatched(run_ids=picks),))]
+            for run_id in picks:
+                state = await load(self._store, run_id, fold_run)
+                events = decide_dispatch(state, now)
+                if events:
+                    writes.append(PendingWrite(run_id, state.version, tuple(events)))
+            ctx = CommandContext(command_id=f"dispatch-{version + 1}", correlation_id=None, actor="system:dispatcher",
+                                 trace_context={}, now=now)
+            try:
+                stored = await self._store.append(to_writes(tuple(writes), ctx))
+            except ConcurrencyError:
+                continue
+            await self._relay.publish(stored)
+            await self._projector.catch_up()
+            log.info("runs dispatched", extra={"run_ids": picks})
+            return picks
+        return []
+
+    async def _pick(self) -> list[str]:
+        running = await self._read.count_by("runs", {"state": "RUNNING"}, "pipeline_id")
+        total = sum(running.values())
+        if total >= self._max:
+            return []
+        queued, _ = await self._read.find("runs", {"state": "QUEUED"}, sort=[("queued_at", 1), ("_id", 1)],
+                                          limit=500)
+        per_pipeline: Counter[str] = Counter(running)
+        picks: list[str] = []
+        for run in queued:
+            if total >= self._max:
+                break
+            limit = run.get("max_concurrent_for_pipeline")
+            if limit is not None and per_pipeline[run["pipeline_id"]] >= limit:
+                continue
+            picks.append(run["_id"])
+            per_pipeline[run["pipeline_id"]] += 1
+            total += 1
+        return picks

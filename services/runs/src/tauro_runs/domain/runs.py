@@ -1,0 +1,252 @@
+"""The run aggregate: a run's state machine and the DAG progression of its tasks.
+
+Run states: PENDING -> QUEUED -> RUNNING -> SUCCESS | FAILED | CANCELLED | TIMED_OUT,
+and PENDING or QUEUED -> CANCELLED. Task states: PENDING -> SCHEDULED -> RUNNING ->
+SUCCESS | FAILED, with a failed attempt going back to SCHEDULED while its retry policy
+allows; SKIPPED for nodes that never ran. Every function here is pure: time and
+randomness are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from tauro_contracts.base import Event
+from tauro_contracts.errors import conflict
+from tauro_contracts.pipeline import PipelineSpec, RetryPolicy, upstream
+from tauro_contracts.runs import (
+    RunCancelled,
+    RunCreated,
+    RunFailed,
+    RunQueued,
+    RunStarted,
+    RunSucceeded,
+    RunTimedOut,
+    TaskFailed,
+    TaskScheduled,
+    TaskSkipped,
+    TaskStarted,
+    TaskSucceeded,
+)
+
+TERMINAL = frozenset({"SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT"})
+ACTIVE_TASK = frozenset({"SCHEDULED", "RUNNING"})
+DONE_TASK = frozenset({"SUCCESS", "FAILED", "SKIPPED"})
+
+
+@dataclass(frozen=True)
+class TaskState:
+    status: str = "PENDING"
+    attempt: int = 0
+    dispatch: int = 0
+    executor_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunState:
+    version: int = 0
+    status: str = ""
+    run_id: str = ""
+    pipeline_id: str = ""
+    spec: PipelineSpec | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    timeout_seconds: int = 0
+    deadline: datetime | None = None
+    tasks: dict[str, TaskState] = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return self.status != ""
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def _task(state: RunState, node_id: str, **changes: Any) -> RunState:
+    tasks = dict(state.tasks)
+    tasks[node_id] = replace(tasks.get(node_id, TaskState()), **changes)
+    return replace(state, tasks=tasks)
+
+
+def evolve_run(state: RunState, event: Event) -> RunState:
+    state = replace(state, version=state.version + 1)
+    match event:
+        case RunCreated():
+            return replace(
+                state, status="PENDING", run_id=event.run_id, pipeline_id=event.pipeline_id, spec=event.spec,
+                params=dict(event.params), tasks={n.id: TaskState() for n in event.spec.nodes},
+            )
+        case RunQueued():
+            return replace(state, status="QUEUED", timeout_seconds=event.timeout_seconds)
+        case RunStarted():
+            return replace(state, status="RUNNING", deadline=event.deadline)
+        case TaskScheduled():
+            return _task(state, event.node_id, status="SCHEDULED", attempt=event.attempt, dispatch=event.dispatch,
+                         executor_id=None)
+        case TaskStarted():
+            return _task(state, event.node_id, status="RUNNING", executor_id=event.executor_id)
+        case TaskSucceeded():
+            return _task(state, event.node_id, status="SUCCESS")
+        case TaskFailed():
+            return _task(state, event.node_id, status="FAILED") if not event.will_retry else state
+        case TaskSkipped():
+            return _task(state, event.node_id, status="SKIPPED")
+        case RunSucceeded():
+            return replace(state, status="SUCCESS")
+        case RunFailed():
+            return replace(state, status="FAILED")
+        case RunCancelled():
+            return replace(state, status="CANCELLED")
+        case RunTimedOut():
+            return replace(state, status="TIMED_OUT")
+    return state
+
+
+def fold_run(events: Iterable[Event]) -> RunState:
+    state = RunState()
+    for event in events:
+        state = evolve_run(state, event)
+    return state
+
+
+def _spec(state: RunState) -> PipelineSpec:
+    assert state.spec is not None, "run without a pipeline snapshot"
+    return state.spec
+
+
+def decide_start(state: RunState, timeout_seconds: int, pipeline_limit: int | None) -> list[Event]:
+    if state.status != "PENDING":
+        raise conflict(f"run '{state.run_id}' is {state.status}; only a PENDING run can be started", field="state")
+    return [RunQueued(run_id=state.run_id, pipeline_id=state.pipeline_id, timeout_seconds=timeout_seconds,
+                      max_concurrent_for_pipeline=pipeline_limit)]
+
+
+def decide_cancel(state: RunState, reason: str) -> list[Event]:
+    if state.terminal:
+        raise conflict(f"run '{state.run_id}' already ended as {state.status}", field="state")
+    return [RunCancelled(run_id=state.run_id, reason=reason)]
+
+
+def _schedule(state: RunState, node_id: str, attempt: int, dispatch: int, not_before: datetime | None) -> Event:
+    spec = _spec(state)
+    node = next(n for n in spec.nodes if n.id == node_id)
+    return TaskScheduled(
+        run_id=state.run_id, node_id=node_id, attempt=attempt, dispatch=dispatch, not_before=not_before,
+        node=node.model_dump(mode="json"), upstream=upstream(spec)[node_id], params=state.params,
+        timeout_seconds=node.timeout_seconds,
+    )
+
+
+def _ready(state: RunState) -> list[str]:
+    """Pending nodes whose dependencies all succeeded, within the pipeline's parallelism."""
+    spec = _spec(state)
+    deps = upstream(spec)
+    busy = sum(1 for t in state.tasks.values() if t.status in ACTIVE_TASK)
+    room = max(0, spec.config.max_parallelism - busy)
+    ready = [
+        n.id for n in spec.nodes
+        if state.tasks[n.id].status == "PENDING" and all(state.tasks[d].status == "SUCCESS" for d in deps[n.id])
+    ]
+    return ready[:room]
+
+
+def _apply(state: RunState, events: list[Event]) -> RunState:
+    for event in events:
+        state = evolve_run(state, event)
+    return state
+
+
+def decide_dispatch(state: RunState, now: datetime) -> list[Event]:
+    """A QUEUED run got a slot: it starts and its root tasks are scheduled."""
+    if state.status != "QUEUED":
+        return []
+    events: list[Event] = [RunStarted(run_id=state.run_id, deadline=now + timedelta(seconds=state.timeout_seconds))]
+    after = _apply(state, events)
+    return events + [_schedule(after, node_id, 1, 1, None) for node_id in _ready(after)]
+
+
+def decide_claim(state: RunState, node_id: str, attempt: int, dispatch: int, executor_id: str) -> list[Event]:
+    task = state.tasks.get(node_id)
+    if state.status != "RUNNING" or task is None:
+        raise conflict(f"run '{state.run_id}' is {state.status or 'unknown'}; task cannot start", field="state")
+    if task.status == "RUNNING" and task.attempt == attempt and task.executor_id == executor_id:
+        return []
+    if task.status != "SCHEDULED" or task.attempt != attempt or task.dispatch != dispatch:
+        raise conflict(f"task {node_id} attempt {attempt}/{dispatch} is not waiting to be claimed", field="attempt")
+    return [TaskStarted(run_id=state.run_id, node_id=node_id, attempt=attempt, executor_id=executor_id)]
+
+
+def retry_policy(spec: PipelineSpec, node_id: str) -> RetryPolicy:
+    node = next(n for n in spec.nodes if n.id == node_id)
+    return node.retry_policy or spec.config.retry_policy
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    error: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+
+
+def decide_outcome(
+    state: RunState, node_id: str, attempt: int, outcome: Outcome, now: datetime, rand: Callable[[], float]
+) -> list[Event]:
+    """Record one attempt's end once; then schedule what became ready, or end the run."""
+    task = state.tasks.get(node_id)
+    if state.terminal or task is None or task.status != "RUNNING" or task.attempt != attempt:
+        return []
+    run_id = state.run_id
+    if outcome.status == "succeeded":
+        events: list[Event] = [TaskSucceeded(run_id=run_id, node_id=node_id, attempt=attempt,
+                                             metrics=outcome.metrics, duration_seconds=outcome.duration_seconds)]
+        after = _apply(state, events)
+        if all(t.status == "SUCCESS" for t in after.tasks.values()):
+            return [*events, RunSucceeded(run_id=run_id)]
+        return events + [_schedule(after, n, 1, 1, None) for n in _ready(after)]
+    if outcome.status == "cancelled":
+        return [_schedule(state, node_id, attempt, task.dispatch + 1, None)]
+    return _failure(state, node_id, attempt, outcome, now, rand)
+
+
+def _failure(
+    state: RunState, node_id: str, attempt: int, outcome: Outcome, now: datetime, rand: Callable[[], float]
+) -> list[Event]:
+    policy = retry_policy(_spec(state), node_id)
+    will_retry = attempt < policy.max_attempts
+    error = outcome.error or outcome.status
+    failed = TaskFailed(run_id=state.run_id, node_id=node_id, attempt=attempt, status=outcome.status,  # type: ignore[arg-type]
+                        error=error, will_retry=will_retry, duration_seconds=outcome.duration_seconds)
+    if will_retry:
+        not_before = now + timedelta(seconds=policy.delay(attempt, rand()))
+        return [failed, _schedule(state, node_id, attempt + 1, 1, not_before)]
+    skipped: list[Event] = [
+        TaskSkipped(run_id=state.run_id, node_id=n, reason=f"run failed at {node_id}")
+        for n, t in state.tasks.items() if t.status in ("PENDING", "SCHEDULED") and n != node_id
+    ]
+    message = f"task {node_id} failed after {attempt} attempt(s): {error}"
+    return [failed, *skipped, RunFailed(run_id=state.run_id, error=message, failed_node=node_id)]
+
+
+def decide_expire(
+    state: RunState, node_id: str, attempt: int, reason: str, now: datetime, rand: Callable[[], float]
+) -> list[Event]:
+    """A lost executor's attempt fails (and retries by policy); an unclaimed task is re-dispatched."""
+    task = state.tasks.get(node_id)
+    if state.terminal or task is None or task.attempt != attempt:
+        return []
+    if task.status == "SCHEDULED":
+        return [_schedule(state, node_id, attempt, task.dispatch + 1, None)]
+    if task.status == "RUNNING":
+        return _failure(state, node_id, attempt, Outcome("failed", reason), now, rand)
+    return []
+
+
+def decide_timeout(state: RunState, now: datetime) -> list[Event]:
+    if state.status == "RUNNING" and state.deadline is not None and now >= state.deadline:
+        return [RunTimedOut(run_id=state.run_id, timeout_seconds=state.timeout_seconds)]
+    return []

@@ -1,0 +1,140 @@
+"""Command handlers for runs and their tasks: load the run, decide, return the writes."""
+
+from __future__ import annotations
+
+from tauro_contracts.base import Command, Event
+from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
+from tauro_contracts.runs import (
+    CancelRun,
+    ClaimTask,
+    CreateRun,
+    ExpireTask,
+    RecordTaskOutcome,
+    RunCreated,
+    StartRun,
+    TimeOutRun,
+)
+from tauro_platform.eventstore.port import EventStore
+from tauro_platform.readstore.port import ReadStore
+from tauro_platform.runtime.commands import CommandHandler
+from tauro_platform.runtime.decision import CommandContext, Decision
+from tauro_platform.runtime.streams import load
+from tauro_platform.settings import Settings
+
+from tauro_runs.domain import runs as run_domain
+from tauro_runs.domain.pipelines import PipelineState, fold_pipeline
+from tauro_runs.domain.projects import fold_project
+from tauro_runs.domain.runs import Outcome, RunState, fold_run
+
+
+def _invalid(field: str, message: str) -> DomainError:
+    return DomainError(ErrorCode.VALIDATION_ERROR, "invalid run parameters",
+                       [ErrorDetail(field=field, message=message, type="not_found")])
+
+
+class RunHandlers:
+    def __init__(self, store: EventStore, read_store: ReadStore, settings: Settings) -> None:
+        self._store = store
+        self._read = read_store
+        self._settings = settings
+
+    def table(self) -> dict[str, CommandHandler]:
+        return {
+            CreateRun.type_name: self.create_run,
+            StartRun.type_name: self.start_run,
+            CancelRun.type_name: self.cancel_run,
+            ClaimTask.type_name: self.claim_task,
+            RecordTaskOutcome.type_name: self.record_outcome,
+            ExpireTask.type_name: self.expire_task,
+            TimeOutRun.type_name: self.time_out_run,
+        }
+
+    async def _run(self, run_id: str) -> RunState:
+        state = await load(self._store, run_id, fold_run)
+        if not state.exists:
+            raise not_found("run", run_id)
+        return state
+
+    async def _resolve_pipeline(self, project_id: str, ref: str) -> tuple[str, PipelineState]:
+        """A pipeline of the project (or of the shared catalog), by id or by name."""
+        candidates = [ref]
+        if not ref.startswith("pipe_"):
+            docs, _ = await self._read.find(
+                "pipelines", {"name": ref, "deleted": False, "project_id": {"$in": [project_id, None]}},
+                sort=[("project_id", -1)],
+            )
+            candidates = [d["_id"] for d in docs] or [ref]
+        for pipeline_id in candidates:
+            state = await load(self._store, pipeline_id, fold_pipeline)
+            if state.live and state.project_id in (project_id, None):
+                return pipeline_id, state
+        raise _invalid("pipeline_id", f"pipeline '{ref}' not found in project '{project_id}' or the catalog")
+
+    async def create_run(self, cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, CreateRun)
+        if (await load(self._store, cmd.run_id, fold_run)).exists:
+            raise DomainError(ErrorCode.CONFLICT, f"run '{cmd.run_id}' already exists")
+        if not (await load(self._store, cmd.project_id, fold_project)).live:
+            raise _invalid("project_id", "Project not found")
+        pipeline_id, pipeline = await self._resolve_pipeline(cmd.project_id, cmd.pipeline_id)
+        assert pipeline.spec is not None
+        params = dict(cmd.params)
+        if cmd.logical_date is not None:
+            params.setdefault("logical_date", cmd.logical_date)
+        created = RunCreated(
+            run_id=cmd.run_id, project_id=cmd.project_id, pipeline_id=pipeline_id,
+            pipeline_version=pipeline.config_version, pipeline_name=pipeline.name, spec=pipeline.spec,
+            params=params, tags=cmd.tags, trigger=cmd.trigger, schedule_id=cmd.schedule_id,
+            logical_date=cmd.logical_date,
+        )
+        events: list[Event] = [created]
+        if cmd.start:
+            state = run_domain.evolve_run(RunState(), created)
+            events += run_domain.decide_start(state, *self._limits(state, cmd.timeout_seconds))
+        return Decision.of(cmd.run_id, 0, *events, id=cmd.run_id)
+
+    def _limits(self, state: RunState, timeout_seconds: int | None) -> tuple[int, int | None]:
+        assert state.spec is not None
+        timeout = timeout_seconds or state.spec.config.timeout_seconds or self._settings.default_timeout
+        return timeout, state.spec.config.max_concurrent_runs
+
+    async def start_run(self, cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, StartRun)
+        state = await self._run(cmd.run_id)
+        events = run_domain.decide_start(state, *self._limits(state, cmd.timeout_seconds))
+        return Decision.of(cmd.run_id, state.version, *events, id=cmd.run_id)
+
+    async def cancel_run(self, cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, CancelRun)
+        state = await self._run(cmd.run_id)
+        return Decision.of(cmd.run_id, state.version, *run_domain.decide_cancel(state, cmd.reason), id=cmd.run_id)
+
+    async def claim_task(self, cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, ClaimTask)
+        state = await self._run(cmd.run_id)
+        events = run_domain.decide_claim(state, cmd.node_id, cmd.attempt, cmd.dispatch, cmd.executor_id)
+        return self._maybe(state, events)
+
+    async def record_outcome(self, cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, RecordTaskOutcome)
+        state = await self._run(cmd.run_id)
+        outcome = Outcome(cmd.status, cmd.error, cmd.metrics, cmd.duration_seconds)
+        events = run_domain.decide_outcome(state, cmd.node_id, cmd.attempt, outcome, ctx.now, ctx.random)
+        return self._maybe(state, events)
+
+    async def expire_task(self, cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, ExpireTask)
+        state = await self._run(cmd.run_id)
+        events = run_domain.decide_expire(state, cmd.node_id, cmd.attempt, cmd.reason, ctx.now, ctx.random)
+        return self._maybe(state, events)
+
+    async def time_out_run(self, cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, TimeOutRun)
+        state = await self._run(cmd.run_id)
+        return self._maybe(state, run_domain.decide_timeout(state, ctx.now))
+
+    @staticmethod
+    def _maybe(state: RunState, events: list[Event]) -> Decision:
+        if not events:
+            return Decision(result={"id": state.run_id, "changed": False})
+        return Decision.of(state.run_id, state.version, *events, id=state.run_id, changed=True)

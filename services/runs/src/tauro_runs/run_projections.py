@@ -1,0 +1,159 @@
+"""Read models of runs: one document per run (state, timing, progress, tasks and their
+attempts) and one document per log line, keyed so the order is the id order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tauro_contracts.base import Event
+from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.runs import (
+    RunCancelled,
+    RunCreated,
+    RunFailed,
+    RunQueued,
+    RunStarted,
+    RunSucceeded,
+    RunTimedOut,
+    TaskFailed,
+    TaskLogged,
+    TaskScheduled,
+    TaskSkipped,
+    TaskStarted,
+    TaskSucceeded,
+)
+from tauro_platform.readstore.port import Doc, ReadStore
+from tauro_platform.runtime.projector import StreamDocProjection
+from tauro_platform.timeutil import iso, parse_iso
+
+RUNS = "runs"
+RUN_LOGS = "run_logs"
+RUN_EVENT_TYPES = {
+    c.type_name for c in (RunCreated, RunQueued, RunStarted, TaskScheduled, TaskStarted, TaskSucceeded, TaskFailed,
+                          TaskSkipped, RunSucceeded, RunFailed, RunCancelled, RunTimedOut)
+}
+_TERMINAL_STATE = {RunSucceeded: "SUCCESS", RunFailed: "FAILED", RunCancelled: "CANCELLED", RunTimedOut: "TIMED_OUT"}
+
+
+def _progress(tasks: dict[str, Doc]) -> dict[str, Any]:
+    counts = {s: sum(1 for t in tasks.values() if t["status"] == s) for s in ("SUCCESS", "RUNNING", "FAILED")}
+    total = len(tasks)
+    return {
+        "total_tasks": total, "completed_tasks": counts["SUCCESS"], "running_tasks": counts["RUNNING"],
+        "failed_tasks": counts["FAILED"], "percent_complete": round(100 * counts["SUCCESS"] / total, 2) if total else 0.0,
+    }
+
+
+def _metrics(tasks: dict[str, Doc]) -> dict[str, float]:
+    rows = sum(t.get("metrics", {}).get("rows_out", 0) for t in tasks.values())
+    size = sum(t.get("metrics", {}).get("bytes_out", 0) for t in tasks.values())
+    errors = sum(1 for t in tasks.values() for a in t["attempts"] if a["status"] in ("failed", "timed_out"))
+    return {"rows_processed": rows, "bytes_processed": size, "error_count": errors}
+
+
+def _with_task(doc: Doc, node_id: str, at: str, **changes: Any) -> Doc:
+    tasks = {k: dict(v) for k, v in doc["tasks"].items()}
+    task = tasks[node_id]
+    task.update(changes)
+    task["attempts"] = [dict(a) for a in task["attempts"]]
+    tasks[node_id] = task
+    return {**doc, "tasks": tasks, "progress": _progress(tasks), "metrics": _metrics(tasks), "updated_at": at}
+
+
+def _end_attempt(doc: Doc, node_id: str, attempt: int, at: str, **fields: Any) -> Doc:
+    doc = _with_task(doc, node_id, at)
+    for record in doc["tasks"][node_id]["attempts"]:
+        if record["attempt"] == attempt and record["finished_at"] is None:
+            record.update(finished_at=at, **fields)
+    return {**doc, "metrics": _metrics(doc["tasks"])}
+
+
+def _finish(doc: Doc, state: str, at: str, **fields: Any) -> Doc:
+    tasks = {k: dict(v) for k, v in doc["tasks"].items()}
+    if state in ("CANCELLED", "TIMED_OUT"):
+        for task in tasks.values():
+            if task["status"] in ("PENDING", "SCHEDULED", "RUNNING"):
+                task["status"] = "CANCELLED"
+    started = doc.get("started_at")
+    duration = (parse_iso(at) - parse_iso(started)).total_seconds() if started else None
+    return {**doc, **fields, "tasks": tasks, "progress": _progress(tasks), "state": state, "finished_at": at,
+            "duration_seconds": duration, "updated_at": at}
+
+
+def evolve_run_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | None:  # noqa: C901 - one case per event
+    at = iso(env.occurred_at)
+    if isinstance(event, RunCreated):
+        tasks = {
+            n.id: {"node_id": n.id, "type": n.type, "status": "PENDING", "attempt": 0, "attempts": [],
+                   "executor_id": None, "started_at": None, "finished_at": None, "error": None, "metrics": {}}
+            for n in event.spec.nodes
+        }
+        return {
+            "id": event.run_id, "project_id": event.project_id, "pipeline_id": event.pipeline_id,
+            "pipeline_name": event.pipeline_name, "pipeline_version": event.pipeline_version, "state": "PENDING",
+            "params": event.params, "tags": event.tags, "trigger": event.trigger, "schedule_id": event.schedule_id,
+            "logical_date": event.logical_date, "created_at": at, "updated_at": at, "created_by": env.actor,
+            "queued_at": None, "started_at": None, "finished_at": None, "duration_seconds": None,
+            "timeout_seconds": None, "deadline": None, "error": None, "tasks": tasks, "progress": _progress(tasks),
+            "metrics": _metrics(tasks),
+        }
+    if doc is None:
+        return None
+    match event:
+        case RunQueued():
+            return {**doc, "state": "QUEUED", "queued_at": at, "timeout_seconds": event.timeout_seconds,
+                    "max_concurrent_for_pipeline": event.max_concurrent_for_pipeline, "updated_at": at}
+        case RunStarted():
+            return {**doc, "state": "RUNNING", "started_at": at, "deadline": iso(event.deadline), "updated_at": at}
+        case TaskScheduled():
+            return _with_task(doc, event.node_id, at, status="SCHEDULED", attempt=event.attempt,
+                              dispatch=event.dispatch, scheduled_at=at, executor_id=None,
+                              not_before=iso(event.not_before) if event.not_before else None)
+        case TaskStarted():
+            doc = _with_task(doc, event.node_id, at, status="RUNNING", executor_id=event.executor_id)
+            task = doc["tasks"][event.node_id]
+            task["started_at"] = task["started_at"] or at
+            task["attempts"].append({"attempt": event.attempt, "executor_id": event.executor_id, "started_at": at,
+                                     "finished_at": None, "status": "running", "error": None})
+            return doc
+        case TaskSucceeded():
+            doc = _end_attempt(doc, event.node_id, event.attempt, at, status="succeeded",
+                               duration_seconds=event.duration_seconds)
+            return _with_task(doc, event.node_id, at, status="SUCCESS", finished_at=at, metrics=event.metrics)
+        case TaskFailed():
+            doc = _end_attempt(doc, event.node_id, event.attempt, at, status=event.status, error=event.error,
+                               duration_seconds=event.duration_seconds)
+            status = "RETRYING" if event.will_retry else "FAILED"
+            return _with_task(doc, event.node_id, at, status=status, error=event.error,
+                              finished_at=None if event.will_retry else at)
+        case TaskSkipped():
+            return _with_task(doc, event.node_id, at, status="SKIPPED", error=event.reason)
+        case RunFailed():
+            return _finish(doc, "FAILED", at, error=event.error)
+        case RunCancelled():
+            return _finish(doc, "CANCELLED", at, error=event.reason, cancel_reason=event.reason)
+        case RunTimedOut():
+            return _finish(doc, "TIMED_OUT", at, error=f"run timed out after {event.timeout_seconds} s")
+        case RunSucceeded():
+            return _finish(doc, _TERMINAL_STATE[RunSucceeded], at)
+    return None
+
+
+class RunLogProjection:
+    """One document per log line; ids sort in the order lines were recorded."""
+
+    types = frozenset({TaskLogged.type_name})
+    collections = (RUN_LOGS,)
+
+    async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
+        assert isinstance(payload, TaskLogged)
+        for i, line in enumerate(payload.lines):
+            line_id = f"{payload.run_id}:{event.stream_version:08d}:{i:04d}"
+            await store.insert_if_absent(RUN_LOGS, {
+                "_id": line_id, "id": line_id, "run_id": payload.run_id, "timestamp": iso(line.ts),
+                "level": line.level, "message": line.message, "node_id": line.node_id, "attempt": line.attempt,
+            })
+
+
+def run_projections() -> list[Any]:
+    return [StreamDocProjection(RUNS, RUN_EVENT_TYPES, evolve_run_doc), RunLogProjection()]
