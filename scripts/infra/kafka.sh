@@ -5,7 +5,7 @@
 #   TAURO_KAFKA_PORT            broker port        (default 19092)
 #   TAURO_KAFKA_CONTROLLER_PORT controller port    (default 19093)
 #   TAURO_KAFKA_RESET=1         wipe the data dir before `start`
-#   TAURO_CACHE_DIR             jar cache          (default <repo>/.cache)
+#   TAURO_CACHE_DIR             jars + maven repo  (default <repo>/.cache)
 #   TAURO_INFRA_DIR             data, log, PID     (default <repo>/.tauro/infra)
 # The broker jars come from Maven Central (kafka-pom.xml) on first use and are cached.
 set -euo pipefail
@@ -31,14 +31,13 @@ kafka_java() { java -Xmx256m -Dlog4j.configuration="file:$LOG4J" -cp "$LIBS/*" "
 
 install_jars() {
     if [[ -f "$LIBS/.complete" ]]; then return 0; fi
-    command -v java >/dev/null || die "java (17+) is required"
     command -v mvn >/dev/null || die "maven (mvn) is required to fetch the Kafka jars"
     log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS (first time only)"
     local tmp="$LIBS.tmp.$$"
     rm -rf "$tmp"
-    mkdir -p "$tmp"
-    mkdir -p "$HOME_DIR"
-    mvn -q -B -Dstyle.color=never -f "$INFRA_SCRIPTS/kafka-pom.xml" dependency:copy-dependencies \
+    mkdir -p "$tmp" "$HOME_DIR"
+    mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$CACHE_DIR/m2" \
+        -f "$INFRA_SCRIPTS/kafka-pom.xml" dependency:copy-dependencies \
         -DoutputDirectory="$tmp" -DincludeScope=runtime >"$HOME_DIR/maven.log" 2>&1 \
         || { tail -n 30 "$HOME_DIR/maven.log" >&2; rm -rf "$tmp"; die "maven could not fetch the jars"; }
     rm -rf "$LIBS"
@@ -102,6 +101,7 @@ cmd_start() {
         return 0
     fi
     rm -f "$PID_FILE"
+    command -v java >/dev/null || die "java (17+) is required"
     local p
     for p in "$PORT" "$CONTROLLER_PORT"; do
         if port_in_use "$p"; then die "port $p is already in use by another process"; fi
@@ -112,7 +112,7 @@ cmd_start() {
     log "starting on 127.0.0.1:$PORT (log: $LOG_FILE)"
     # setsid: own session, so the broker outlives the calling shell or job.
     setsid java -Xmx512m -Dlog4j.configuration="file:$LOG4J" -cp "$LIBS/*" \
-        kafka.Kafka "$PROPS" >>"$LOG_FILE" 2>&1 </dev/null &
+        kafka.Kafka "$PROPS" >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
     echo $! >"$PID_FILE"
     local t0=$SECONDS
     wait_ready "$START_TIMEOUT" "$PID_FILE" "$PATTERN" "$LOG_FILE" broker_ready \
@@ -138,9 +138,9 @@ cmd_reset() {
 }
 
 case "${1:-}" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
+    start) take_lock "$HOME_DIR" && cmd_start ;;
+    stop) take_lock "$HOME_DIR" && cmd_stop ;;
     status) cmd_status ;;
-    reset) cmd_reset ;;
+    reset) take_lock "$HOME_DIR" && cmd_reset ;;
     *) echo "usage: $0 start|stop|status|reset" >&2; exit 2 ;;
 esac

@@ -22,6 +22,13 @@ pid_alive() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern"
 }
 
+# take_lock DIR: serialise start/stop/reset of one server (fd 9; children must close it).
+take_lock() {
+    mkdir -p "$1"
+    exec 9>"$1/.lock"
+    flock -w 120 9 || die "another start/stop holds $1/.lock"
+}
+
 # port_in_use PORT: true when something already listens on 127.0.0.1:PORT.
 port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

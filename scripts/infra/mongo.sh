@@ -3,7 +3,8 @@
 # `secantusdb`, GPL-2.0). It runs as a separate process from its own venv; project
 # code only talks to it over the wire with PyMongo and never imports it.
 #
-# Usage: scripts/infra/mongo.sh start|stop|status|reset
+# Usage: scripts/infra/mongo.sh start|stop|status|reset|probe
+#   probe: run probe_mongo.py (what the event store relies on) against the server
 #   TAURO_MONGO_PORT     port               (default 27018)
 #   TAURO_MONGO_RESET=1  wipe the data dir before `start`
 #   TAURO_CACHE_DIR      venv + pip cache   (default <repo>/.cache)
@@ -65,7 +66,7 @@ cmd_start() {
     # setsid: own session, so the server outlives the calling shell or job.
     (cd "$HOME_DIR" && exec setsid "$VENV/bin/secantusd-py" --config "$CONFIG" \
         --host 127.0.0.1 --port "$PORT" --storage-path "$DATA_DIR" --log-level WARNING \
-        >>"$LOG_FILE" 2>&1 </dev/null) &
+        >>"$LOG_FILE" 2>&1 </dev/null 9>&-) &
     echo $! >"$PID_FILE"
     local t0=$SECONDS
     wait_ready "$START_TIMEOUT" "$PID_FILE" "$PATTERN" "$LOG_FILE" server_ready \
@@ -91,9 +92,10 @@ cmd_reset() {
 }
 
 case "${1:-}" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
+    start) take_lock "$HOME_DIR" && cmd_start ;;
+    stop) take_lock "$HOME_DIR" && cmd_stop ;;
     status) cmd_status ;;
-    reset) cmd_reset ;;
-    *) echo "usage: $0 start|stop|status|reset" >&2; exit 2 ;;
+    reset) take_lock "$HOME_DIR" && cmd_reset ;;
+    probe) shift; exec "$VENV/bin/python" "$INFRA_SCRIPTS/probe_mongo.py" --url "$URL" "$@" ;;
+    *) echo "usage: $0 start|stop|status|reset|probe" >&2; exit 2 ;;
 esac

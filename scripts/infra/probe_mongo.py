@@ -27,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, MongoClient, ReturnDocument, monitoring
@@ -78,6 +79,16 @@ class Listener(monitoring.CommandListener):
             self.failures.clear()
 
 
+@dataclass
+class TailState:
+    """What the tailing reader of check (c) saw."""
+
+    polls: int = 0
+    gaps: int = 0
+    last: int = 0
+    gap_examples: list[tuple[int, int]] = field(default_factory=list)
+
+
 # --------------------------------------------------------------------------- append
 
 
@@ -94,6 +105,7 @@ def append_txn(client: MongoClient, stream_id: str, version: int, n: int, attemp
             return_document=ReturnDocument.AFTER,
             session=session,
         )
+        assert counter is not None  # upsert=True + AFTER always returns the document
         last = int(counter["pos"])
         first = last - n + 1
         db.events.insert_many(
@@ -137,7 +149,9 @@ def check_a(client: MongoClient) -> None:
     except DuplicateKeyError as exc:
         report("a.insert_one duplicate", True, f"DuplicateKeyError code={exc.code}; index={info}")
     try:
-        ev.insert_many([{"stream_id": "s1", "version": 2, "pos": 3}, {"stream_id": "s1", "version": 1, "pos": 4}])
+        ev.insert_many(
+            [{"stream_id": "s1", "version": 2, "pos": 3}, {"stream_id": "s1", "version": 1, "pos": 4}]
+        )
         report("a.insert_many duplicate", False, "no error raised")
     except BulkWriteError as exc:
         codes = [e.get("code") for e in exc.details["writeErrors"]]
@@ -155,9 +169,12 @@ def check_b(client: MongoClient) -> None:
     db = client[DB]
     attempts = [0]
     last = append_txn(client, "s1", 1, 3, attempts)  # counter doc does not exist yet: upsert
-    rows = sorted(e["pos"] for e in db.events.find({"stream_id": "s1"}))
-    report("b.commit (upsert counter + insert_many)", last == 3 and rows == [1, 2, 3],
-           f"counter={counter_value(client)} positions={rows} callback_calls={attempts[0]}")
+    positions = sorted(e["pos"] for e in db.events.find({"stream_id": "s1"}))
+    report(
+        "b.commit (upsert counter + insert_many)",
+        last == 3 and positions == [1, 2, 3],
+        f"counter={counter_value(client)} positions={positions} callback_calls={attempts[0]}",
+    )
 
     # Visibility: inside an open transaction nothing is visible outside; after commit all is.
     with client.start_session() as s:
@@ -167,8 +184,11 @@ def check_b(client: MongoClient) -> None:
         seen_before = (counter_value(client), db.events.count_documents({"stream_id": "s2"}))
         s.commit_transaction()
     seen_after = (counter_value(client), db.events.count_documents({"stream_id": "s2"}))
-    report("b.isolation", seen_before == (3, 0) and seen_after == (5, 2),
-           f"outside reader during txn counter,s2_rows={seen_before}; after commit={seen_after}")
+    report(
+        "b.isolation",
+        seen_before == (3, 0) and seen_after == (5, 2),
+        f"outside reader during txn counter,s2_rows={seen_before}; after commit={seen_after}",
+    )
 
     # A duplicate (stream_id, version) inside the transaction aborts everything.
     attempts = [0]
@@ -178,9 +198,12 @@ def check_b(client: MongoClient) -> None:
     except PyMongoError as exc:
         after = counter_value(client)
         rows = db.events.count_documents({})
-        report("b.abort on duplicate", is_dup(exc) and after == 5 and rows == 5,
-               f"raised {type(exc).__name__} (dup={is_dup(exc)}), counter {after} (expected 5), "
-               f"events {rows} (expected 5), callback_calls={attempts[0]} (no retry on dup)")
+        report(
+            "b.abort on duplicate",
+            is_dup(exc) and after == 5 and rows == 5,
+            f"raised {type(exc).__name__} (dup={is_dup(exc)}), counter {after} (expected 5), "
+            f"events {rows} (expected 5), callback_calls={attempts[0]} (no retry on dup)",
+        )
 
 
 def check_c(client: MongoClient, listener: Listener, threads: int, per_thread: int) -> None:
@@ -190,25 +213,25 @@ def check_c(client: MongoClient, listener: Listener, threads: int, per_thread: i
     errors: list[str] = []
     attempt_counts: list[int] = []
     stop = threading.Event()
-    reader = {"polls": 0, "gaps": 0, "out_of_order": 0, "last": 0, "gap_examples": []}
+    reader = TailState()
     seen: list[int] = []
 
     def tail() -> None:
         # Naive tailing reader: find(pos > last) sorted; every batch must continue last+1.
         while True:
             done = stop.is_set()
-            reader["polls"] += 1
-            for e in db.events.find({"pos": {"$gt": reader["last"]}}, {"pos": 1}).sort("pos", 1):
+            reader.polls += 1
+            for e in db.events.find({"pos": {"$gt": reader.last}}, {"pos": 1}).sort("pos", 1):
                 p = int(e["pos"])
-                if p != reader["last"] + 1:
+                if p != reader.last + 1:
                     # A hole: positions after it are visible before it. Note it and retry
                     # from the hole (a real reader that advanced would lose the hole).
-                    reader["gaps"] += 1
-                    if len(reader["gap_examples"]) < 5:
-                        reader["gap_examples"].append((reader["last"], p))
+                    reader.gaps += 1
+                    if len(reader.gap_examples) < 5:
+                        reader.gap_examples.append((reader.last, p))
                     break
                 seen.append(p)
-                reader["last"] = p
+                reader.last = p
             if done:
                 return
             time.sleep(0.001)
@@ -243,17 +266,25 @@ def check_c(client: MongoClient, listener: Listener, threads: int, per_thread: i
     gap_free = positions == list(range(1, expected + 1)) and total == expected
     retries = sum(a - 1 for a in attempt_counts)
     label = f"c.{threads} threads x {per_thread} txn"
-    report(f"{label}: all succeed, distinct gap-free positions", not errors and gap_free,
-           f"txns={len(attempt_counts)} events={len(positions)} counter={total} expected={expected} "
-           f"errors={len(errors)} {errors[:2]}")
-    report(f"{label}: retries/time", True,
-           f"{elapsed:.2f}s, callback re-runs={retries} (max per txn {max(attempt_counts) - 1}), "
-           f"server failures seen={dict(listener.failures)}, "
-           f"commits={listener.commands['commitTransaction']} aborts={listener.commands['abortTransaction']}")
-    report(f"{label}: tailing reader never sees a later position first", reader["gaps"] == 0
-           and seen == list(range(1, expected + 1)),
-           f"polls={reader['polls']} holes_seen={reader['gaps']} examples(last,next)={reader['gap_examples']} "
-           f"read={len(seen)}")
+    report(
+        f"{label}: all succeed, distinct gap-free positions",
+        not errors and gap_free,
+        f"txns={len(attempt_counts)} events={len(positions)} counter={total} expected={expected} "
+        f"errors={len(errors)} {errors[:2]}",
+    )
+    report(
+        f"{label}: retries/time",
+        True,
+        f"{elapsed:.2f}s, callback re-runs={retries} (max per txn {max(attempt_counts) - 1}), "
+        f"server failures seen={dict(listener.failures)}, "
+        f"commits={listener.commands['commitTransaction']} aborts={listener.commands['abortTransaction']}",
+    )
+    report(
+        f"{label}: tailing reader never sees a later position first",
+        reader.gaps == 0 and seen == list(range(1, expected + 1)),
+        f"polls={reader.polls} holes_seen={reader.gaps} examples(last,next)={reader.gap_examples} "
+        f"read={len(seen)}",
+    )
 
 
 def check_d(url: str) -> None:
@@ -270,10 +301,16 @@ def check_d(url: str) -> None:
 
             async def cb(s: Any) -> int:
                 doc = await db.counters.find_one_and_update(
-                    {"_id": "global"}, {"$inc": {"pos": 2}}, upsert=True,
-                    return_document=ReturnDocument.AFTER, session=s)
+                    {"_id": "global"},
+                    {"$inc": {"pos": 2}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                    session=s,
+                )
+                assert doc is not None
                 await db.events.insert_many(
-                    [{"stream_id": "b", "version": v, "pos": doc["pos"] - 2 + v} for v in (1, 2)], session=s)
+                    [{"stream_id": "b", "version": v, "pos": doc["pos"] - 2 + v} for v in (1, 2)], session=s
+                )
                 return int(doc["pos"])
 
             is_coro = inspect.iscoroutinefunction(client.start_session)
@@ -283,38 +320,55 @@ def check_d(url: str) -> None:
                     pos = await s.with_transaction(cb)
                 report("d.`async with await client.start_session()`", True, f"pos={pos}")
             except TypeError as exc:
-                report("d.`async with await client.start_session()`", True,
-                       f"not valid on this PyMongo (start_session is a coroutine: {is_coro}): {exc}")
+                report(
+                    "d.`async with await client.start_session()`",
+                    True,
+                    f"not valid on this PyMongo (start_session is a coroutine: {is_coro}): {exc}",
+                )
             async with client.start_session() as s:
                 pos = await s.with_transaction(cb)
             n = await db.events.count_documents({"stream_id": "b"})
-            report("d.async transaction (`async with client.start_session()`)", n >= 2,
-                   f"pos={pos} events_b={n}")
+            report(
+                "d.async transaction (`async with client.start_session()`)", n >= 2, f"pos={pos} events_b={n}"
+            )
 
             try:
                 async with client.start_session() as s:
                     await s.with_transaction(
-                        lambda s: db.events.insert_many([{"stream_id": "a", "version": 9},
-                                                         {"stream_id": "a", "version": 1}], session=s))
+                        lambda s: db.events.insert_many(
+                            [{"stream_id": "a", "version": 9}, {"stream_id": "a", "version": 1}], session=s
+                        )
+                    )
                 report("d.async txn abort on duplicate", False, "no error raised")
             except PyMongoError as exc:
                 left = await db.events.count_documents({"stream_id": "a", "version": 9})
-                report("d.async txn abort on duplicate", is_dup(exc) and left == 0,
-                       f"raised {type(exc).__name__}, partial rows left={left}")
+                report(
+                    "d.async txn abort on duplicate",
+                    is_dup(exc) and left == 0,
+                    f"raised {type(exc).__name__}, partial rows left={left}",
+                )
 
             # Concurrency on one event loop: 20 tasks contend on the counter.
             await db.counters.delete_many({})
             await db.events.delete_many({})
             await db.events.create_index([("pos", 1)], unique=True)
-            calls = Counter()
+            calls: Counter[int] = Counter()
 
             async def task(i: int) -> None:
                 async def cb2(s: Any) -> None:
                     calls[i] += 1
                     doc = await db.counters.find_one_and_update(
-                        {"_id": "global"}, {"$inc": {"pos": 1}}, upsert=True,
-                        return_document=ReturnDocument.AFTER, session=s)
-                    await db.events.insert_one({"stream_id": f"x{i}", "version": 1, "pos": doc["pos"]}, session=s)
+                        {"_id": "global"},
+                        {"$inc": {"pos": 1}},
+                        upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                        session=s,
+                    )
+                    assert doc is not None
+                    await db.events.insert_one(
+                        {"stream_id": f"x{i}", "version": 1, "pos": doc["pos"]}, session=s
+                    )
+
                 async with client.start_session() as s:
                     await s.with_transaction(cb2)
 
@@ -323,8 +377,11 @@ def check_d(url: str) -> None:
             dt = time.perf_counter() - t0
             errs = [r for r in results if isinstance(r, BaseException)]
             pos = sorted([d["pos"] async for d in db.events.find({}, {"pos": 1})])
-            report("d.async 20 concurrent txns", not errs and pos == list(range(1, 21)),
-                   f"{dt:.2f}s, re-runs={sum(calls.values()) - 20}, errors={errs[:2]}")
+            report(
+                "d.async 20 concurrent txns",
+                not errs and pos == list(range(1, 21)),
+                f"{dt:.2f}s, re-runs={sum(calls.values()) - 20}, errors={errs[:2]}",
+            )
         finally:
             await client.close()
 
@@ -366,8 +423,11 @@ def check_e(client: MongoClient, url: str) -> None:
     ops = [(c["operationType"], c["fullDocument"]["version"]) for c in received]
     txn_marked = ["txnNumber" in c for c in received]
     expected = [("insert", 1), ("insert", 2), ("insert", 3), ("insert", 10), ("insert", 11)]
-    report("e.sync watch() delivers inserts (plain, transactional, aborted excluded)", ops == expected,
-           f"got {ops} in {dt:.2f}s; txnNumber on changes={txn_marked}")
+    report(
+        "e.sync watch() delivers inserts (plain, transactional, aborted excluded)",
+        ops == expected,
+        f"got {ops} in {dt:.2f}s; txnNumber on changes={txn_marked}",
+    )
     if received:
         token = received[0]["_id"]
         with db.events.watch(resume_after=token, max_await_time_ms=200) as stream:
@@ -414,7 +474,11 @@ def check_rates(client: MongoClient) -> None:
             n += fn()
             ops += 1
         dt = time.perf_counter() - t0
-        report(f"f.rate {label}", True, f"{n / dt:,.0f} events/s ({ops / dt:,.0f} ops/s, {1000 * dt / ops:.1f} ms/op)")
+        report(
+            f"f.rate {label}",
+            True,
+            f"{n / dt:,.0f} events/s ({ops / dt:,.0f} ops/s, {1000 * dt / ops:.1f} ms/op)",
+        )
 
     i = [0]
 
@@ -430,6 +494,7 @@ def check_rates(client: MongoClient) -> None:
             append_txn(client, kind, ver[kind] + 1, n, [0])
             ver[kind] += n
             return n
+
         return run
 
     timed("insert_one, no transaction", plain)
@@ -454,8 +519,11 @@ def check_rates(client: MongoClient) -> None:
     for w in ws:
         w.join()
     dt = time.perf_counter() - t0
-    report("f.rate 4 threads, 1-event transactions, shared counter", True,
-           f"{sum(counts) / dt:,.0f} events/s total")
+    report(
+        "f.rate 4 threads, 1-event transactions, shared counter",
+        True,
+        f"{sum(counts) / dt:,.0f} events/s total",
+    )
 
     # Same without the global counter (per-stream versions only): is the counter the bottleneck?
     stop = time.perf_counter() + 3.0
@@ -464,9 +532,12 @@ def check_rates(client: MongoClient) -> None:
     def worker_nocounter(t: int) -> None:
         v = 0
         while time.perf_counter() < stop:
+
+            def insert(s: Any, v: int = v) -> None:
+                db.nocounter.insert_one({"stream_id": f"n{t}", "version": v + 1}, session=s)
+
             with client.start_session() as s:
-                s.with_transaction(lambda s, v=v: db.nocounter.insert_one(
-                    {"stream_id": f"n{t}", "version": v + 1}, session=s))
+                s.with_transaction(insert)
             v += 1
             counts[t] += 1
 
@@ -477,12 +548,17 @@ def check_rates(client: MongoClient) -> None:
     for w in ws:
         w.join()
     dt = time.perf_counter() - t0
-    report("f.rate 4 threads, 1-event transactions, no shared counter", True,
-           f"{sum(counts) / dt:,.0f} events/s total")
+    report(
+        "f.rate 4 threads, 1-event transactions, no shared counter",
+        True,
+        f"{sum(counts) / dt:,.0f} events/s total",
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="mongodb://127.0.0.1:27018/?directConnection=true")
     parser.add_argument("--skip-rates", action="store_true")
     args = parser.parse_args()
@@ -491,8 +567,10 @@ def main() -> int:
     client: MongoClient = MongoClient(args.url, event_listeners=[listener], maxPoolSize=50)
     info = client.server_info()
     hello = client.admin.command("hello")
-    print(f"server version={info.get('version')} setName={hello.get('setName')} "
-          f"topology={client.topology_description.topology_type_name} url={args.url}")
+    print(
+        f"server version={info.get('version')} setName={hello.get('setName')} "
+        f"topology={client.topology_description.topology_type_name} url={args.url}"
+    )
     try:
         check_a(client)
         check_b(client)
