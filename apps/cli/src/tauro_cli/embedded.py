@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from tauro_executor.service import ExecutorService
 from tauro_gateway.__main__ import start_gateway
 from tauro_platform.adapters import Adapters
 from tauro_platform.settings import Settings
@@ -29,6 +30,9 @@ async def start_embedded(adapters: Adapters, settings: Settings) -> EmbeddedPlat
     await runs.start()
     platform.parts.append(runs)
     loaded = await load_pipeline_files(runs.host, settings.pipelines_dir)
+    executor = ExecutorService(adapters, settings, executor_id="embedded-executor")
+    await executor.start()
+    platform.parts.append(executor)
     platform.parts.append(await start_gateway(adapters, settings))
     base = f"http://{settings.host}:{settings.port}"
     print(

@@ -8,7 +8,6 @@ Tauro's own ``TAURO_*``. Bad values stop start-up with a message naming the vari
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +36,9 @@ class Settings(BaseSettings):
     tauro_data_dir: Path = Path(".tauro/data")
     tauro_instance_id: str | None = None
     pipelines_dir: Path | None = Path("examples/pipelines")
+    tauro_work_dir: Path = Path(".tauro/work")
+    tauro_output_dir: Path = Path(".tauro/output")
+    executor_heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -109,8 +111,3 @@ def load_settings() -> Settings:
         print(f"tauro: invalid settings:\n{exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     return settings
-
-
-@lru_cache
-def cached_settings() -> Settings:
-    return load_settings()

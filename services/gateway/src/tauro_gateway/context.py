@@ -47,11 +47,11 @@ def get_context(request: Request) -> GatewayContext:
 Ctx = Annotated[GatewayContext, Depends(get_context)]
 
 
-def creation_ids(request: Request, prefix: str) -> tuple[str, str | None]:
+def creation_ids(request: Request, prefix: str, suffix: str = "") -> tuple[str, str | None]:
     """A new resource id and command id; both derived from ``Idempotency-Key`` when one is sent,
     so a retried request names the same resource and the same command."""
     key = request.headers.get("idempotency-key")
     if not key:
         return new_id(prefix), None
-    digest = hashlib.sha256(f"{request.url.path}|{key}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{request.url.path}|{key}{suffix}".encode()).hexdigest()
     return f"{prefix}{digest[:16]}", f"idem-{digest[:32]}"

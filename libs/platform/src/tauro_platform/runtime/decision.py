@@ -17,7 +17,7 @@ from typing import Any
 from tauro_contracts.base import Event
 from tauro_contracts.envelope import EventEnvelope
 
-from tauro_platform.eventstore.port import StreamWrite
+from tauro_platform.eventstore.port import ANY_VERSION, StreamWrite
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,12 @@ def to_writes(writes: tuple[PendingWrite, ...], ctx: CommandContext) -> list[Str
     """Wrap decided events in envelopes carrying the command's identity, actor and trace."""
     result = []
     for pending in writes:
+        base = 0 if pending.expected_version == ANY_VERSION else pending.expected_version
         events = [
             EventEnvelope(
                 event_id=str(uuid.uuid4()),
                 stream_id=pending.stream_id,
-                stream_version=pending.expected_version + i,
+                stream_version=base + i,
                 type=payload.type_name,
                 schema_version=payload.schema_version,
                 occurred_at=ctx.now,

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Distributed mode without Docker: real Kafka + the MongoDB-wire server, and every
+# Tauro service as its own process. Usage: scripts/dist.sh up|down|status
+# Logs and PID files: .tauro/dist/<service>.{log,pid}. SECRET_KEY: taken from the
+# environment, else a random one generated once into .tauro/dist/secret.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIST=.tauro/dist
+PY=.venv/bin/python
+SERVICES=(runs executor gateway)
+PORT="${PORT:-8000}"
+mkdir -p "$DIST"
+
+running() { [[ -f "$DIST/$1.pid" ]] && kill -0 "$(cat "$DIST/$1.pid")" 2>/dev/null; }
+
+up() {
+  eval "$(bash scripts/infra/up.sh)"
+  if [[ -z "${SECRET_KEY:-}" ]]; then
+    [[ -f "$DIST/secret" ]] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(48))' > "$DIST/secret"
+    SECRET_KEY="$(cat "$DIST/secret")"
+  fi
+  export SECRET_KEY KAFKA_BOOTSTRAP_SERVERS MONGODB_URL TAURO_MODE=distributed PORT
+  for svc in "${SERVICES[@]}"; do
+    if running "$svc"; then echo "$svc already running (pid $(cat "$DIST/$svc.pid"))"; continue; fi
+    OTEL_SERVICE_NAME="tauro-$svc" nohup "$PY" -m "tauro_$svc" >> "$DIST/$svc.log" 2>&1 &
+    echo $! > "$DIST/$svc.pid"
+    echo "started $svc (pid $!)"
+  done
+  for _ in $(seq 1 60); do
+    if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
+      echo; echo "Tauro (distributed) is up:"
+      echo "  API:   http://127.0.0.1:$PORT/api/v1"
+      echo "  Docs:  http://127.0.0.1:$PORT/docs"
+      echo "  Logs:  $DIST/*.log    Stop: make down"
+      return 0
+    fi
+    sleep 1
+  done
+  echo "gateway did not become healthy; see $DIST/gateway.log" >&2
+  return 1
+}
+
+down() {
+  for svc in "${SERVICES[@]}"; do
+    if running "$svc"; then
+      pid="$(cat "$DIST/$svc.pid")"; kill "$pid"
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "$pid" 2>/dev/null || true
+      echo "stopped $svc"
+    fi
+    rm -f "$DIST/$svc.pid"
+  done
+  bash scripts/infra/down.sh
+}
+
+status() {
+  for svc in "${SERVICES[@]}"; do
+    if running "$svc"; then echo "$svc: running (pid $(cat "$DIST/$svc.pid"))"; else echo "$svc: stopped"; fi
+  done
+  bash scripts/infra/kafka.sh status || true
+  bash scripts/infra/mongo.sh status || true
+}
+
+case "${1:-}" in
+  up) up ;; down) down ;; status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run the whole test suite against real infrastructure: start Kafka and the
+# MongoDB-wire server (unless already running, or unless TAURO_TEST_* point elsewhere),
+# run pytest, stop what this script started. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UV="python3 -m uv"
+started=()
+cleanup() {
+  for name in "${started[@]}"; do bash "scripts/infra/$name.sh" stop || true; done
+}
+trap cleanup EXIT
+
+if [[ -z "${TAURO_TEST_KAFKA:-}" ]]; then
+  if ! bash scripts/infra/kafka.sh status >/dev/null 2>&1; then
+    TAURO_KAFKA_RESET=1 bash scripts/infra/kafka.sh start; started+=(kafka)
+  fi
+  export TAURO_TEST_KAFKA="127.0.0.1:${TAURO_KAFKA_PORT:-19092}"
+fi
+if [[ -z "${TAURO_TEST_MONGODB_URL:-}" ]]; then
+  if ! bash scripts/infra/mongo.sh status >/dev/null 2>&1; then
+    bash scripts/infra/mongo.sh start; started+=(mongo)
+  fi
+  export TAURO_TEST_MONGODB_URL="mongodb://127.0.0.1:${TAURO_MONGO_PORT:-27018}/?directConnection=true"
+fi
+
+set +e
+$UV run pytest -q -p no:cacheprovider "$@"
+code=$?
+set -e
+if [[ $code -eq 5 ]]; then
+  echo "pytest collected no tests: treating as failure" >&2
+  code=1
+fi
+exit $code

@@ -1,0 +1,177 @@
+"""The executor service: runs the tasks the runs service schedules.
+
+It consumes the run event topic in the consumer group ``tauro-executor`` (partitioned
+by run, so more executors share the runs). For each ``TaskScheduled`` it waits for the
+attempt's ``not_before``, claims the attempt (the runs service accepts one claim per
+attempt), runs it in its own subprocess, streams its log lines to the run's log
+stream, and reports the outcome. A terminal run event cancels that run's attempts
+here, killing their process groups. A heartbeat document per executor lets the runs
+service notice an executor that died mid-task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from tauro_contracts import topics
+from tauro_contracts.base import Command
+from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.errors import DomainError, ErrorCode
+from tauro_contracts.registry import REGISTRY
+from tauro_contracts.runs import TERMINAL_EVENTS, ClaimTask, RecordTaskOutcome, TaskScheduled
+from tauro_platform.adapters import Adapters
+from tauro_platform.bus.port import Message, Subscription
+from tauro_platform.runtime.relay import OutboxRelay
+from tauro_platform.runtime.sender import CommandSender
+from tauro_platform.runtime.wire import decode
+from tauro_platform.settings import Settings
+from tauro_platform.timeutil import iso
+
+from tauro_executor.attempt import run_attempt
+from tauro_executor.logbuffer import LogBuffer
+
+log = logging.getLogger("tauro.executor")
+TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
+AttemptKey = tuple[str, str, int, int]
+
+
+class ExecutorService:
+    def __init__(self, adapters: Adapters, settings: Settings, executor_id: str | None = None) -> None:
+        self.executor_id = executor_id or f"exec-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._adapters = adapters
+        self._settings = settings
+        self._sender = CommandSender(adapters.bus, f"{self.executor_id}", settings.command_timeout_seconds)
+        self._relay = OutboxRelay(adapters.store, adapters.bus)
+        self._jobs: dict[AttemptKey, asyncio.Task[None]] = {}
+        self._subscription: Subscription | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._beats = 0
+
+    async def start(self) -> None:
+        await self._sender.start()
+        await self._beat()
+        self._heartbeat = asyncio.create_task(self._beat_forever(), name="executor-heartbeat")
+        self._subscription = await self._adapters.bus.subscribe(
+            [topics.EVENTS_RUNS], self.on_event, group_id="tauro-executor"
+        )
+        log.info("executor started", extra={"executor_id": self.executor_id})
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.stop()
+        jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        await self._sender.stop()
+
+    async def _beat(self) -> None:
+        self._beats += 1
+        doc = {"_id": self.executor_id, "_v": self._beats, "id": self.executor_id,
+               "last_seen": iso(datetime.now(UTC)), "running_attempts": len(self._jobs)}
+        await self._adapters.read_store.put_versioned("executors", doc, self._beats - 1 if self._beats > 1 else None)
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.executor_heartbeat_seconds)
+            try:
+                await self._beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("heartbeat failed")
+
+    async def on_event(self, message: Message) -> None:
+        envelope = decode(EventEnvelope, message.value)
+        if envelope.type == TaskScheduled.type_name:
+            scheduled = REGISTRY.decode(envelope.type, envelope.schema_version, envelope.data)
+            assert isinstance(scheduled, TaskScheduled)
+            key = (scheduled.run_id, scheduled.node_id, scheduled.attempt, scheduled.dispatch)
+            if key not in self._jobs:
+                self._jobs[key] = asyncio.create_task(self._run_job(key, scheduled, envelope))
+        elif envelope.type in TERMINAL_TYPES:
+            run_id = envelope.data["run_id"]
+            for key, job in list(self._jobs.items()):
+                if key[0] == run_id:
+                    job.cancel()
+
+    async def _run_job(self, key: AttemptKey, task: TaskScheduled, envelope: EventEnvelope) -> None:
+        try:
+            await self._execute(task, envelope)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("attempt failed to run", extra={"run_id": task.run_id, "node_id": task.node_id})
+        finally:
+            self._jobs.pop(key, None)
+
+    async def _execute(self, task: TaskScheduled, envelope: EventEnvelope) -> None:
+        if task.not_before is not None:
+            await asyncio.sleep(max(0.0, (task.not_before - datetime.now(UTC)).total_seconds()))
+        claim = ClaimTask(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt, dispatch=task.dispatch,
+                          executor_id=self.executor_id)
+        if not await self._send_reliably(claim, task.run_id):
+            return
+        logs = LogBuffer(self._adapters.store, self._relay, task.run_id, task.node_id, task.attempt,
+                         actor=self.executor_id)
+        logs.start()
+        await logs.add("INFO", f"task {task.node_id} attempt {task.attempt} started on {self.executor_id}")
+        outcome: dict[str, Any]
+        try:
+            result = await run_attempt(self._spec(task), timeout_seconds=task.timeout_seconds, on_log=logs.add)
+            outcome = {"status": result.status, "error": result.error, "exit_code": result.exit_code,
+                       "metrics": result.metrics, "duration_seconds": result.duration_seconds}
+            level = "INFO" if result.status == "succeeded" else "ERROR"
+            await logs.add(level, f"task {task.node_id} attempt {task.attempt} {result.status}"
+                           + (f": {result.error}" if result.error else ""))
+        except asyncio.CancelledError:
+            await logs.add("WARNING", f"task {task.node_id} attempt {task.attempt} cancelled")
+            await logs.close()
+            await self._report(task, {"status": "cancelled", "error": "cancelled"})
+            raise
+        except Exception as exc:
+            log.exception("attempt crashed in the executor", extra={"run_id": task.run_id})
+            outcome = {"status": "failed", "error": f"executor error: {exc}"}
+        await logs.close()
+        await self._report(task, outcome)
+
+    def _spec(self, task: TaskScheduled) -> dict[str, Any]:
+        return {
+            "run_id": task.run_id,
+            "node": task.node,
+            "attempt": task.attempt,
+            "params": task.params,
+            "upstream": task.upstream,
+            "work_dir": str(self._settings.tauro_work_dir.resolve()),
+            "output_dir": str(self._settings.tauro_output_dir.resolve()),
+        }
+
+    async def _report(self, task: TaskScheduled, outcome: dict[str, Any]) -> None:
+        command = RecordTaskOutcome(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt,
+                                    executor_id=self.executor_id, **outcome)
+        await self._send_reliably(command, task.run_id)
+
+    async def _send_reliably(self, command: Command, run_id: str) -> bool:
+        """Send until answered, re-sending under the same command id (so it applies once).
+        True if accepted; False if the runs service rejected it (e.g. a stale claim)."""
+        command_id = str(uuid.uuid4())
+        for attempt in range(60):
+            try:
+                await self._sender.send(command, key=run_id, command_id=command_id)
+                return True
+            except DomainError as exc:
+                if exc.code != ErrorCode.TIMEOUT:
+                    log.info("command rejected", extra={"run_id": run_id, "command": command.type_name,
+                                                        "reason": exc.message})
+                    return False
+                await asyncio.sleep(min(5.0, 0.5 * (attempt + 1)))
+        return False

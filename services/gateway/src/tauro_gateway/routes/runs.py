@@ -1,0 +1,206 @@
+"""``/runs``: create (idempotent), batch, list, get, start, cancel, tasks, logs (SSE), events."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
+from tauro_contracts.runs import CancelRun, CreateRun, Params, StartRun, Tags
+from tauro_platform.timeutil import iso, parse_iso
+
+from tauro_gateway.context import Ctx, creation_ids
+from tauro_gateway.envelopes import ok, page, public
+from tauro_gateway.query import ListParams, check_id, fields_param, list_params
+from tauro_gateway.run_logs import log_response
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+RunId = Annotated[str, Path(max_length=140, description="A run id such as run_xyz789")]
+STATES = ("PENDING", "QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT")
+SORTABLE = ("created_at", "started_at", "finished_at", "duration_seconds", "state")
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project_id: str = Field(pattern=r"^proj_[A-Za-z0-9_.\-]{1,128}$")
+    pipeline_id: str = Field(min_length=1, max_length=140, description="Pipeline id or name")
+    params: Params = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+    start: bool = Field(default=False, description="Queue the run for execution at once")
+    timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
+
+
+class RunBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    runs: list[RunCreate] = Field(min_length=1, max_length=100)
+
+
+class RunStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
+
+
+class RunCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="cancelled by user", max_length=500)
+
+
+def run_view(doc: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+    view = public(doc)
+    view["tasks"] = list(view.get("tasks", {}).values())
+    view.pop("position", None)
+    return public(view, fields)
+
+
+async def _create(request: Request, ctx: Ctx, body: RunCreate, key_suffix: str = "") -> dict[str, Any]:
+    run_id, command_id = creation_ids(request, "run_", key_suffix)
+    command = CreateRun(run_id=run_id, **body.model_dump())
+    await ctx.send(request, command, key=run_id, command_id=command_id)
+    return run_view(await ctx.get_live("runs", run_id, "run"))
+
+
+@router.post("", status_code=201, summary="Create a run (honours Idempotency-Key)")
+async def create_run(request: Request, ctx: Ctx, body: RunCreate) -> JSONResponse:
+    return ok(request, await _create(request, ctx, body), status=201)
+
+
+@router.post("/batch", status_code=201, summary="Create several runs")
+async def create_runs(request: Request, ctx: Ctx, body: RunBatch) -> JSONResponse:
+    problems = []
+    for i, item in enumerate(body.runs):
+        project = await ctx.read_store.get("projects", item.project_id)
+        if project is None or project.get("deleted"):
+            problems.append(ErrorDetail(field=f"runs[{i}].project_id", message="Project not found", type="not_found"))
+    if problems:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid run parameters", problems)
+    created = [await _create(request, ctx, item, f"#{i}") for i, item in enumerate(body.runs)]
+    return ok(request, created, status=201)
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except ValueError:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid cursor",
+                          [ErrorDetail(field="cursor", message="not a cursor returned by this API")]) from None
+
+
+def _moment(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return iso(parse_iso(value))
+    except ValueError:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter",
+                          [ErrorDetail(field=field, message="must be an ISO-8601 date-time")]) from None
+
+
+@router.get("", summary="List runs")
+async def list_runs(
+    request: Request,
+    ctx: Ctx,
+    params: Annotated[ListParams, Depends(list_params(SORTABLE))],
+    project_id: Annotated[str | None, Query(max_length=140)] = None,
+    pipeline_id: Annotated[str | None, Query(max_length=140)] = None,
+    state: Annotated[str | None, Query(max_length=200, description="State, or several comma-separated")] = None,
+    tag: Annotated[list[str] | None, Query(max_length=300, description="key:value, repeatable")] = None,
+    created_after: Annotated[str | None, Query(max_length=40)] = None,
+    created_before: Annotated[str | None, Query(max_length=40)] = None,
+    schedule_id: Annotated[str | None, Query(max_length=140)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, description="From meta.next_cursor")] = None,
+) -> JSONResponse:
+    where: dict[str, Any] = {}
+    if project_id is not None:
+        where["project_id"] = check_id(project_id, "proj_", "project_id")
+    if pipeline_id is not None:
+        where["pipeline_id"] = pipeline_id
+    if schedule_id is not None:
+        where["schedule_id"] = schedule_id
+    if state is not None:
+        states = [s.strip().upper() for s in state.split(",") if s.strip()]
+        bad = [s for s in states if s not in STATES]
+        if bad:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter",
+                              [ErrorDetail(field="state", message=f"unknown state(s) {bad}; use {list(STATES)}")])
+        where["state"] = {"$in": states}
+    for item in tag or []:
+        name, sep, value = item.partition(":")
+        if not sep or not name:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter",
+                              [ErrorDetail(field="tag", message="use key:value")])
+        where[f"tags.{name}"] = value
+    window = {k: v for k, v in (("$gt", _moment(created_after, "created_after")),
+                                ("$lt", _moment(created_before, "created_before"))) if v}
+    if window:
+        where["created_at"] = window
+    sort, offset = params.sort, params.offset
+    if cursor is not None:
+        where["position"] = {"$lt": _decode_cursor(cursor)}
+        sort, offset = [("position", -1)], 0
+    docs, total = await ctx.read_store.find("runs", where, sort, offset, params.limit)
+    response = page(request, [run_view(d, params.fields) for d in docs], total, params.limit, offset)
+    if docs and len(docs) == params.limit and docs[-1].get("position"):
+        import json
+
+        body = json.loads(bytes(response.body))
+        body["meta"]["next_cursor"] = base64.urlsafe_b64encode(str(docs[-1]["position"]).encode()).decode()
+        return JSONResponse(body)
+    return response
+
+
+@router.get("/{run_id}", summary="Get a run: state, progress, timing, tasks")
+async def get_run(
+    request: Request, ctx: Ctx, run_id: RunId, fields: Annotated[list[str] | None, Depends(fields_param)]
+) -> JSONResponse:
+    doc = await ctx.get_live("runs", check_id(run_id, "run_", "run_id"), "run")
+    return ok(request, run_view(doc, fields))
+
+
+@router.post("/{run_id}/start", status_code=202, summary="Start a PENDING run")
+async def start_run(request: Request, ctx: Ctx, run_id: RunId, body: RunStart | None = None) -> JSONResponse:
+    check_id(run_id, "run_", "run_id")
+    timeout = body.timeout_seconds if body else None
+    await ctx.send(request, StartRun(run_id=run_id, timeout_seconds=timeout), key=run_id)
+    doc = await ctx.get_live("runs", run_id, "run")
+    return ok(request, {"status": "accepted", "run_id": run_id, "state": doc["state"],
+                        "status_url": f"/api/v1/runs/{run_id}"}, status=202)
+
+
+@router.post("/{run_id}/cancel", summary="Cancel a run")
+async def cancel_run(request: Request, ctx: Ctx, run_id: RunId, body: RunCancel | None = None) -> JSONResponse:
+    check_id(run_id, "run_", "run_id")
+    reason = body.reason if body else "cancelled by user"
+    await ctx.send(request, CancelRun(run_id=run_id, reason=reason), key=run_id)
+    return ok(request, run_view(await ctx.get_live("runs", run_id, "run")))
+
+
+@router.get("/{run_id}/tasks", summary="The run's tasks and their attempts")
+async def run_tasks(request: Request, ctx: Ctx, run_id: RunId) -> JSONResponse:
+    doc = await ctx.get_live("runs", check_id(run_id, "run_", "run_id"), "run")
+    tasks = list(doc["tasks"].values())
+    return page(request, tasks, len(tasks), len(tasks), 0)
+
+
+@router.get("/{run_id}/logs", summary="Run logs; text/event-stream (or follow=true) streams them live")
+async def run_logs(
+    request: Request,
+    ctx: Ctx,
+    run_id: RunId,
+    level: Annotated[str | None, Query(pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    follow: bool = False,
+    node_id: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
+    await ctx.get_live("runs", check_id(run_id, "run_", "run_id"), "run")
+    return await log_response(request, ctx, run_id, level, limit, offset, follow, node_id)
+
+
+@router.get("/{run_id}/events", summary="The run's full event history")
+async def run_events(request: Request, ctx: Ctx, run_id: RunId) -> JSONResponse:
+    await ctx.get_live("runs", check_id(run_id, "run_", "run_id"), "run")
+    events = [e.model_dump(mode="json") for e in await ctx.store.read_stream(run_id)]
+    return page(request, events, len(events), len(events), 0)

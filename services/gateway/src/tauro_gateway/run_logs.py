@@ -1,0 +1,74 @@
+"""Run logs: a page of lines, or a Server-Sent Events stream that follows the run live.
+
+Each SSE event's id is the line id; a client reconnecting with ``Last-Event-ID``
+resumes after that line. The stream ends (``event: end``) once the run is over and
+every line has been sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
+from tauro_gateway.context import GatewayContext
+from tauro_gateway.envelopes import page, public
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TERMINAL = ("SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT")
+POLL_SECONDS = 0.25
+
+
+def _where(run_id: str, level: str | None, node_id: str | None) -> dict[str, Any]:
+    where: dict[str, Any] = {"run_id": run_id}
+    if level is not None:
+        where["level"] = {"$in": list(LEVELS[LEVELS.index(level):])}
+    if node_id is not None:
+        where["node_id"] = node_id
+    return where
+
+
+async def log_response(
+    request: Request, ctx: GatewayContext, run_id: str, level: str | None, limit: int, offset: int, follow: bool,
+    node_id: str | None,
+) -> Response:
+    where = _where(run_id, level, node_id)
+    if follow or "text/event-stream" in request.headers.get("accept", ""):
+        resume = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        return StreamingResponse(
+            _follow(request, ctx, run_id, where, resume),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    docs, total = await ctx.read_store.find("run_logs", where, [("_id", 1)], offset, limit)
+    return page(request, [public(d) for d in docs], total, limit, offset)
+
+
+async def _follow(
+    request: Request, ctx: GatewayContext, run_id: str, where: dict[str, Any], after: str | None
+) -> AsyncIterator[bytes]:
+    yield b"retry: 1000\n\n"
+    while True:
+        query = {**where, "_id": {"$gt": after}} if after else where
+        docs, _ = await ctx.read_store.find("run_logs", query, [("_id", 1)], 0, 500)
+        for doc in docs:
+            after = doc["_id"]
+            yield f"id: {after}\nevent: log\ndata: {json.dumps(public(doc))}\n\n".encode()
+        if docs:
+            continue
+        run = await ctx.read_store.get("runs", run_id)
+        if run is None or run["state"] in TERMINAL:
+            again, _ = await ctx.read_store.find("run_logs", {**where, "_id": {"$gt": after}} if after else where,
+                                                 [("_id", 1)], 0, 1)
+            if not again:
+                state = run["state"] if run else "UNKNOWN"
+                yield f"event: end\ndata: {json.dumps({'run_id': run_id, 'state': state})}\n\n".encode()
+                return
+            continue
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(POLL_SECONDS)

@@ -1,0 +1,58 @@
+"""The whole platform in-process on the embedded adapters, driven through the REST API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tauro_cli.embedded import EmbeddedPlatform
+from tauro_executor.service import ExecutorService
+from tauro_gateway.app import create_app
+from tauro_gateway.context import GatewayContext
+from tauro_platform.adapters import build_adapters
+from tauro_platform.runtime.sender import CommandSender
+from tauro_platform.settings import Settings
+from tauro_runs.service import RunsService, load_pipeline_files
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def embedded_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "tauro_mode": "embedded", "tauro_data_dir": tmp_path / "data", "tauro_work_dir": tmp_path / "work",
+        "tauro_output_dir": tmp_path / "output", "pipelines_dir": ROOT / "examples" / "pipelines",
+        "max_body_bytes": 64 * 1024, "executor_heartbeat_seconds": 0.5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = embedded_settings(tmp_path)
+    adapters = await build_adapters(settings)
+    platform = EmbeddedPlatform()
+    runs = RunsService(adapters, settings)
+    await runs.start()
+    platform.parts.append(runs)
+    await load_pipeline_files(runs.host, settings.pipelines_dir)
+    executor = ExecutorService(adapters, settings, executor_id="test-executor")
+    await executor.start()
+    platform.parts.append(executor)
+    sender = CommandSender(adapters.bus, timeout=10)
+    await sender.start()
+    platform.parts.append(sender)
+    app = create_app(GatewayContext(settings, sender, adapters.read_store, adapters.store, adapters.bus))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tauro") as client:
+        yield client
+    await platform.stop()
+    await adapters.close()
+
+
+async def create_project(api: httpx.AsyncClient, name: str = "analytics", **extra: object) -> dict:  # type: ignore[type-arg]
+    response = await api.post("/api/v1/projects", json={"name": name, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
