@@ -82,6 +82,7 @@ class _Member:
     async def stop(self) -> None:
         self.stopping.set()
         self.bus._leave(self)
+        self.bus._wake()
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
 
@@ -152,6 +153,10 @@ class EmbeddedBus:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake every member waiting for messages (new data, or one of them is stopping)."""
         self._published.set()
         self._published = asyncio.Event()
 
