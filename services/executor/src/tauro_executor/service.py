@@ -23,6 +23,7 @@ from tauro_contracts import topics
 from tauro_contracts.base import Command
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.errors import DomainError, ErrorCode
+from tauro_contracts.pipeline import Node
 from tauro_contracts.registry import REGISTRY
 from tauro_contracts.runs import TERMINAL_EVENTS, ClaimTask, RecordTaskOutcome, TaskScheduled
 from tauro_platform.adapters import Adapters
@@ -35,6 +36,7 @@ from tauro_platform.timeutil import iso
 
 from tauro_executor.attempt import run_attempt
 from tauro_executor.logbuffer import LogBuffer
+from tauro_executor.protocol import TaskSpec
 
 log = logging.getLogger("tauro.executor")
 TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
@@ -127,7 +129,10 @@ class ExecutorService:
         await logs.add("INFO", f"task {task.node_id} attempt {task.attempt} started on {self.executor_id}")
         outcome: dict[str, Any]
         try:
-            result = await run_attempt(self._spec(task), timeout_seconds=task.timeout_seconds, on_log=logs.add)
+            result = await run_attempt(
+                self._spec(task), timeout_seconds=task.timeout_seconds,
+                on_log=lambda line: logs.add(line.level, line.message),
+            )
             outcome = {"status": result.status, "error": result.error, "exit_code": result.exit_code,
                        "metrics": result.metrics, "duration_seconds": result.duration_seconds}
             level = "INFO" if result.status == "succeeded" else "ERROR"
@@ -144,16 +149,13 @@ class ExecutorService:
         await logs.close()
         await self._report(task, outcome)
 
-    def _spec(self, task: TaskScheduled) -> dict[str, Any]:
-        return {
-            "run_id": task.run_id,
-            "node": task.node,
-            "attempt": task.attempt,
-            "params": task.params,
-            "upstream": task.upstream,
-            "work_dir": str(self._settings.tauro_work_dir.resolve()),
-            "output_dir": str(self._settings.tauro_output_dir.resolve()),
-        }
+    def _spec(self, task: TaskScheduled) -> TaskSpec:
+        return TaskSpec(
+            run_id=task.run_id, node=Node.model_validate(task.node), attempt=task.attempt, params=task.params,
+            upstream=task.upstream, work_dir=str(self._settings.tauro_work_dir.resolve()),
+            output_dir=str(self._settings.tauro_output_dir.resolve()),
+            logical_date=task.params.get("logical_date"),
+        )
 
     async def _report(self, task: TaskScheduled, outcome: dict[str, Any]) -> None:
         command = RecordTaskOutcome(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt,
