@@ -89,7 +89,7 @@ def evolve_run_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | Non
             for n in event.spec.nodes
         }
         return {
-            "id": event.run_id, "project_id": event.project_id, "pipeline_id": event.pipeline_id,
+            "id": event.run_id, "position": env.global_position, "project_id": event.project_id, "pipeline_id": event.pipeline_id,
             "pipeline_name": event.pipeline_name, "pipeline_version": event.pipeline_version, "state": "PENDING",
             "params": event.params, "tags": event.tags, "trigger": event.trigger, "schedule_id": event.schedule_id,
             "logical_date": event.logical_date, "created_at": at, "updated_at": at, "created_by": env.actor,
