@@ -47,7 +47,8 @@ async def build_adapters(settings: Settings) -> Adapters:
         store = MongoEventStore(client, settings.mongodb_database)
         await store.ensure_indexes()
         read_store = MongoReadStore(mongo_client(settings), settings.mongodb_database)
-        bus: Bus = KafkaBus(settings.kafka_bootstrap_servers, client_id=settings.otel_service_name or "tauro")
+        bus: Bus = KafkaBus(settings.kafka_bootstrap_servers, client_id=settings.otel_service_name or "tauro",
+                            namespace=settings.tauro_namespace)
     else:
         from tauro_platform.bus.embedded import EmbeddedBus
         from tauro_platform.eventstore.sqlite import SqliteEventStore

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_partitions: int = Field(default=4, ge=1, le=256)
+    tauro_namespace: str = Field(default="", pattern=r"^[a-z0-9._-]{0,40}$",
+                                 description="prefix of every Kafka topic and group name")
     mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
     mongodb_database: str = Field(default="tauro", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     mongodb_pool_size: int = Field(default=10, ge=1, le=500)

@@ -5,6 +5,9 @@ broker has the message. Each subscription is its own consumer: with a group id i
 joins that group with auto-commit off and commits a partition's offset only after
 the handler returned for its messages; without one it is a broadcast tap that
 starts at the end of every partition.
+
+A ``namespace`` prefixes every topic and group name inside the adapter, so several
+deployments (or test runs) can share one Kafka cluster without seeing each other.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ log = logging.getLogger("tauro.bus.kafka")
 
 
 class _KafkaSubscription:
-    def __init__(self, consumer: AIOKafkaConsumer, handler: Handler, group_id: str | None) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, handler: Handler, group_id: str | None, namespace: str) -> None:
         self.consumer = consumer
+        self.namespace = namespace
         self.handler = handler
         self.group_id = group_id
         self.stopping = asyncio.Event()
@@ -38,7 +42,7 @@ class _KafkaSubscription:
                 for tp, records in batches.items():
                     for record in records:
                         message = Message(
-                            topic=record.topic,
+                            topic=record.topic[len(self.namespace):],
                             partition=record.partition,
                             offset=record.offset,
                             key=record.key.decode() if record.key is not None else None,
@@ -64,8 +68,9 @@ class _KafkaSubscription:
 
 
 class KafkaBus:
-    def __init__(self, bootstrap_servers: str, client_id: str = "tauro") -> None:
+    def __init__(self, bootstrap_servers: str, client_id: str = "tauro", namespace: str = "") -> None:
         self._bootstrap = bootstrap_servers
+        self._ns = namespace
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
         self._subscriptions: list[_KafkaSubscription] = []
@@ -96,7 +101,8 @@ class KafkaBus:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics if t not in existing]
+            names = [self._ns + t for t in topics]
+            missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in names if t not in existing]
             if missing:
                 try:
                     await admin.create_topics(missing)
@@ -111,7 +117,7 @@ class KafkaBus:
         if self._producer is None:
             raise RuntimeError("kafka bus not started")
         await self._producer.send_and_wait(
-            topic,
+            self._ns + topic,
             value=value,
             key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
@@ -123,7 +129,7 @@ class KafkaBus:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
             client_id=self._client_id,
-            group_id=group_id,
+            group_id=self._ns + group_id if group_id is not None else None,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if from_beginning else "latest",
             isolation_level="read_committed",
@@ -132,15 +138,16 @@ class KafkaBus:
             max_poll_interval_ms=600_000,
         )
         await consumer.start()
+        names = [self._ns + t for t in topics]
         if group_id is None:
-            partitions = [TopicPartition(t, p) for t in topics for p in sorted(await self._partitions(consumer, t))]
+            partitions = [TopicPartition(t, p) for t in names for p in sorted(await self._partitions(consumer, t))]
             consumer.assign(partitions)
             await consumer.seek_to_end(*partitions)
             for tp in partitions:
                 await consumer.position(tp)
         else:
-            consumer.subscribe(list(topics))
-        sub = _KafkaSubscription(consumer, handler, group_id)
+            consumer.subscribe(names)
+        sub = _KafkaSubscription(consumer, handler, group_id, self._ns)
         sub.task = asyncio.create_task(sub.run(), name=f"kafka-consumer-{group_id}")
         self._subscriptions.append(sub)
         return sub
