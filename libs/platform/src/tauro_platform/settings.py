@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     tauro_work_dir: Path = Path(".tauro/work")
     tauro_output_dir: Path = Path(".tauro/output")
     executor_heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
+    executor_lease_seconds: float = Field(default=15.0, gt=0, le=600,
+                                          description="an executor silent this long has lost its attempts")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -47,7 +47,8 @@ class RunsService:
             adapters.store, adapters.read_store, self.host.projector, self.host.relay, settings.max_concurrent_runs
         )
         self.host.processor.after_append = self.dispatcher.after_append
-        self.reaper = Reaper(self.host.processor, self.dispatcher, adapters.read_store)
+        self.reaper = Reaper(self.host.processor, self.dispatcher, adapters.read_store,
+                             heartbeat_timeout=settings.executor_lease_seconds)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
