@@ -11,6 +11,7 @@ from typing import Any
 
 import tauro_contracts.projects
 import tauro_contracts.runs  # noqa: F401  (registers the run messages)
+import tauro_contracts.streams  # registers the stream messages
 from tauro_contracts.envelope import CommandEnvelope, EventEnvelope
 from tauro_contracts.registry import REGISTRY
 
