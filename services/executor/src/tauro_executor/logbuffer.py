@@ -1,8 +1,9 @@
 """Batching an attempt's log lines into ``TaskLogged`` events on the run's log stream.
 
-Lines are flushed every half second (or at 200 lines) so followers see them live; the
+Lines are flushed every half second (sooner at 200 lines) so followers see them live; the
 append uses ``ANY_VERSION`` on ``logs:<run_id>`` and retries when another task of the
-same run appended at the same moment.
+same run appended at the same moment. Appends happen only in the buffer's own task,
+never in the caller's, so cancelling an attempt cannot drop a batch half-written.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class LogBuffer:
         self._attempt = attempt
         self._actor = actor
         self._lines: list[LogLine] = []
-        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -41,18 +43,21 @@ class LogBuffer:
         self._lines.append(LogLine(ts=datetime.now(UTC), level=level, message=message[:MAX_LINE],  # type: ignore[arg-type]
                                    node_id=self._node_id, attempt=self._attempt))
         if len(self._lines) >= MAX_BATCH:
-            await self.flush()
+            self._wake.set()
 
     async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self._flush()
+        await self._flush()
 
-    async def flush(self) -> None:
-        async with self._lock:
-            if not self._lines:
-                return
-            lines, self._lines = self._lines, []
+    async def _flush(self) -> None:
+        while self._lines:
+            lines, self._lines = self._lines[:MAX_BATCH], self._lines[MAX_BATCH:]
             event = TaskLogged(run_id=self._run_id, lines=lines)
             ctx = CommandContext(command_id=f"log-{self._run_id}-{self._node_id}-{self._attempt}",
                                  correlation_id=self._run_id, actor=self._actor, trace_context={},
@@ -69,7 +74,10 @@ class LogBuffer:
             await self._relay.publish(stored)
 
     async def close(self) -> None:
+        """Write every pending line, then stop; safe to await from a cancelled task."""
+        self._closing = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self.flush()
+            await asyncio.shield(self._task)
+        else:
+            await self._flush()
