@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tauro_platform.bus.delivery import deliver
-from tauro_platform.bus.port import Handler, Message, partition_for
+from tauro_platform.bus.port import BatchHandler, Handler, Lag, Message, Outgoing, partition_for
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
@@ -85,6 +85,52 @@ class _Member:
         self.bus._wake()
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
+
+
+class _BatchMember(_Member):
+    """A group member whose handler takes runs of consecutive messages of one partition."""
+
+    def __init__(
+        self, bus: EmbeddedBus, topics: Sequence[str], handler: BatchHandler, group_id: str, max_records: int,
+        from_beginning: bool,
+    ) -> None:
+        super().__init__(bus, topics, _no_handler, group_id, from_beginning)
+        self.batch_handler = handler
+        self.max_records = max_records
+
+    async def run(self) -> None:
+        assert self.group_id is not None
+        while not self.stopping.is_set():
+            progressed = False
+            for tp in list(self.assigned):
+                position = self.positions.get(tp)
+                if position is None:
+                    position = self.positions[tp] = self._start_position(tp)
+                batch = self.bus._fetch(tp, position, self.max_records)
+                if not batch or tp not in self.assigned or self.stopping.is_set():
+                    continue
+                if not await deliver(_whole(self.batch_handler, batch), batch[0], self.stopping):
+                    return
+                if tp not in self.assigned:
+                    continue  # reassigned while the handler ran: the new owner resumes from the commit
+                self.positions[tp] = batch[-1].offset + 1
+                self.bus._commit(self.group_id, tp, batch[-1].offset + 1)
+                progressed = True
+            if not progressed:
+                await self.bus._wait_for_messages(0.5)
+
+
+async def _no_handler(message: Message) -> None:
+    raise AssertionError("batch members deliver through their batch handler")
+
+
+def _whole(handler: BatchHandler, batch: list[Message]) -> Handler:
+    """``batch`` as one delivery: ``deliver`` retries it whole until the handler returns."""
+
+    async def call(_first: Message) -> None:
+        await handler(batch)
+
+    return call
 
 
 class EmbeddedBus:
@@ -155,6 +201,32 @@ class EmbeddedBus:
             raise
         self._wake()
 
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """All of ``messages`` in one transaction, in order."""
+        if not messages:
+            return
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            next_offset: dict[TopicPartition, int] = {}
+            now = int(time.time() * 1000)
+            for message in messages:
+                self._counter += 1
+                partition = partition_for(message.key, self._partitions(message.topic), self._counter)
+                tp = (message.topic, partition)
+                if tp not in next_offset:
+                    next_offset[tp] = self._end_offset(tp)
+                db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*tp, next_offset[tp], message.key, message.value, json.dumps(message.headers), now),
+                )
+                next_offset[tp] += 1
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._wake()
+
     def _wake(self) -> None:
         """Wake every member waiting for messages (new data, or one of them is stopping)."""
         self._published.set()
@@ -174,6 +246,32 @@ class EmbeddedBus:
             self._rebalance(group_id)
         member.task = asyncio.create_task(member.run(), name=f"embedded-consumer-{group_id}")
         return member
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        group_id: str,
+        *,
+        max_records: int = 500,
+        from_beginning: bool = True,
+    ) -> _Member:
+        member = _BatchMember(self, topics, handler, group_id, max_records, from_beginning)
+        self._groups[group_id].append(member)
+        self._rebalance(group_id)
+        member.task = asyncio.create_task(member.run(), name=f"embedded-batch-consumer-{group_id}")
+        return member
+
+    async def lag(self, group_id: str, topics: Sequence[str]) -> Lag:
+        lag: Lag = {}
+        for topic in topics:
+            if self.db.execute("SELECT 1 FROM topics WHERE name = ?", (topic,)).fetchone() is None:
+                continue
+            lag[topic] = {}
+            for tp in self._all_partitions([topic]):
+                committed = self._committed(group_id, tp)
+                lag[topic][tp[1]] = self._end_offset(tp) - (committed or 0)
+        return lag
 
     async def ping(self) -> None:
         self.db.execute("SELECT 1").fetchone()

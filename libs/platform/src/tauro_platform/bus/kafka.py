@@ -16,12 +16,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+import aiokafka.errors as kafka_errors
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from tauro_platform.bus.delivery import deliver
-from tauro_platform.bus.port import Handler, Message
+from tauro_platform.bus.port import BatchHandler, Handler, Lag, Message, Outgoing
 
 log = logging.getLogger("tauro.bus.kafka")
 
@@ -67,6 +68,72 @@ class _KafkaSubscription:
         await self.consumer.stop()
 
 
+class _KafkaBatchSubscription(_KafkaSubscription):
+    """A group member whose handler takes runs of consecutive messages of one partition;
+    the offset after a run is committed once the handler returned for it."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handler: BatchHandler,
+        group_id: str,
+        namespace: str,
+        max_records: int,
+    ) -> None:
+        super().__init__(consumer, _no_handler, group_id, namespace)
+        self.batch_handler = handler
+        self.max_records = max_records
+
+    def _message(self, record: ConsumerRecord) -> Message:
+        return Message(
+            topic=record.topic[len(self.namespace):],
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode("utf-8", "replace") if record.key is not None else None,
+            value=record.value or b"",
+            headers={k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
+            timestamp_ms=record.timestamp,
+        )
+
+    async def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                for tp, records in batches.items():
+                    if not records or tp not in self.consumer.assignment():
+                        continue  # revoked by a rebalance: its new owner resumes from the commit
+                    batch = [self._message(record) for record in records]
+                    if not await deliver(_whole(self.batch_handler, batch), batch[0], self.stopping):
+                        return
+                    await self._commit_batch(tp, records[-1].offset + 1)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("kafka batch consumer loop crashed", extra={"group_id": self.group_id})
+            raise
+
+    async def _commit_batch(self, tp: TopicPartition, offset: int) -> None:
+        try:
+            await self.consumer.commit({tp: offset})
+        except (kafka_errors.CommitFailedError, kafka_errors.IllegalStateError):
+            # A rebalance took the partition while the handler ran: its owner redelivers.
+            log.warning("batch commit lost to a rebalance; it will be redelivered",
+                        extra={"group_id": self.group_id, "partition": tp.partition, "offset": offset - 1})
+
+
+async def _no_handler(message: Message) -> None:
+    raise AssertionError("batch subscriptions deliver through their batch handler")
+
+
+def _whole(handler: BatchHandler, batch: list[Message]) -> Handler:
+    """``batch`` as one delivery: ``deliver`` retries it whole until the handler returns."""
+
+    async def call(_first: Message) -> None:
+        await handler(batch)
+
+    return call
+
+
 class KafkaBus:
     def __init__(self, bootstrap_servers: str, client_id: str = "tauro", namespace: str = "") -> None:
         self._bootstrap = bootstrap_servers
@@ -74,6 +141,8 @@ class KafkaBus:
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
         self._subscriptions: list[_KafkaSubscription] = []
+        self._offsets: tuple[AIOKafkaConsumer, AIOKafkaAdminClient] | None = None
+        self._offsets_lock = asyncio.Lock()
 
     async def start(self) -> None:
         if self._producer is not None:
@@ -92,6 +161,11 @@ class KafkaBus:
         for sub in self._subscriptions:
             await sub.stop()
         self._subscriptions.clear()
+        if self._offsets is not None:
+            consumer, admin = self._offsets
+            self._offsets = None
+            await consumer.stop()
+            await admin.close()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -122,6 +196,87 @@ class KafkaBus:
             key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
         )
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """Enqueue every message in order, then wait until the broker has them all."""
+        if self._producer is None:
+            raise RuntimeError("kafka bus not started")
+        futures = []
+        for message in messages:
+            futures.append(await self._producer.send(
+                self._ns + message.topic,
+                value=message.value,
+                key=message.key.encode() if message.key is not None else None,
+                headers=[(k, v.encode()) for k, v in message.headers.items()],
+            ))
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            raise failed
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        group_id: str,
+        *,
+        max_records: int = 500,
+        from_beginning: bool = True,
+    ) -> _KafkaSubscription:
+        consumer = self._group_consumer(group_id, from_beginning)
+        await consumer.start()
+        consumer.subscribe([self._ns + t for t in topics])
+        sub = _KafkaBatchSubscription(consumer, handler, group_id, self._ns, max_records)
+        sub.task = asyncio.create_task(sub.run(), name=f"kafka-batch-consumer-{group_id}")
+        self._subscriptions.append(sub)
+        return sub
+
+    def _group_consumer(self, group_id: str, from_beginning: bool) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            group_id=self._ns + group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            isolation_level="read_committed",
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            max_poll_interval_ms=600_000,
+        )
+
+    async def lag(self, group_id: str, topics: Sequence[str]) -> Lag:
+        if self._producer is None:
+            raise RuntimeError("kafka bus not started")
+        consumer, admin = await self._offset_clients()
+        cluster = await self._producer.client.fetch_all_metadata()
+        partitions = [
+            TopicPartition(self._ns + t, p)
+            for t in topics
+            for p in sorted(cluster.partitions_for_topic(self._ns + t) or ())
+        ]
+        if not partitions:
+            return {}
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(self._ns + group_id, partitions=partitions)
+        lag: Lag = {}
+        for tp in partitions:
+            meta = committed.get(tp)
+            position = meta.offset if meta is not None and meta.offset >= 0 else starts[tp]
+            lag.setdefault(tp.topic[len(self._ns):], {})[tp.partition] = max(0, ends[tp] - position)
+        return lag
+
+    async def _offset_clients(self) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient]:
+        """A group-less consumer (end offsets) and an admin client (group offsets), made once."""
+        async with self._offsets_lock:
+            if self._offsets is None:
+                client_id = f"{self._client_id}-lag"
+                consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, client_id=client_id)
+                await consumer.start()
+                admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=client_id)
+                await admin.start()
+                self._offsets = (consumer, admin)
+            return self._offsets
 
     async def subscribe(
         self, topics: Sequence[str], handler: Handler, group_id: str | None, *, from_beginning: bool = True

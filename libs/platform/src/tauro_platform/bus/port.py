@@ -11,6 +11,16 @@ Contract (``tests/contract/test_bus_contract.py`` runs it against every adapter)
   committed offset.
 - ``subscribe`` without a group is a broadcast tap: it sees every message published
   after it started, on every partition, and commits nothing.
+
+For stream processing (``tests/contract/test_bus_stream_contract.py``):
+
+- ``publish_many`` publishes in the given order and returns once every message is
+  durably accepted; same-key messages keep their order.
+- ``subscribe_batches`` joins a group like ``subscribe``, but hands the handler runs of
+  consecutive messages of one partition and commits the offset after the last one only
+  once the handler returned; a failing batch is retried whole, with backoff.
+- ``lag`` is, per topic and partition, the end offset minus the group's committed offset
+  (minus the log start when the group has committed nothing there).
 """
 
 from __future__ import annotations
@@ -32,6 +42,19 @@ class Message:
 
 
 Handler = Callable[[Message], Awaitable[None]]
+BatchHandler = Callable[[list[Message]], Awaitable[None]]
+Lag = dict[str, dict[int, int]]
+"""Consumer lag: ``{topic: {partition: messages not yet committed by the group}}``."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to publish with ``publish_many``."""
+
+    topic: str
+    value: bytes
+    key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Subscription(Protocol):
@@ -58,6 +81,27 @@ class Bus(Protocol):
         from_beginning: bool = True,
     ) -> Subscription:
         """Start consuming in the background; returns once the subscription is live."""
+        ...
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """Publish in order; returns once all are durably accepted."""
+        ...
+
+    async def subscribe_batches(
+        self,
+        topics: Sequence[str],
+        handler: BatchHandler,
+        group_id: str,
+        *,
+        max_records: int = 500,
+        from_beginning: bool = True,
+    ) -> Subscription:
+        """Consume in ``group_id``, up to ``max_records`` consecutive messages of one partition
+        per handler call; commits after each batch the handler returned for."""
+        ...
+
+    async def lag(self, group_id: str, topics: Sequence[str]) -> Lag:
+        """The group's lag per partition of each existing topic (missing topics are left out)."""
         ...
 
     async def ping(self) -> None: ...
