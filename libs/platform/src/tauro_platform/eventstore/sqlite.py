@@ -47,7 +47,20 @@ class SqliteEventStore:
 
     async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
         async with self._lock:
-            return await asyncio.to_thread(fn, *args)
+            work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The worker thread keeps using the connection after a cancel: hold the
+                # lock until it is done, or the next call would run inside its transaction.
+                while not work.done():
+                    try:
+                        await asyncio.wait([work])
+                    except asyncio.CancelledError:
+                        continue
+                if not work.cancelled():
+                    work.exception()  # the caller is gone; its outcome is dropped, not reported
+                raise
 
     async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
         check_writes(writes)

@@ -21,20 +21,31 @@ def _lookup(doc: Doc, path: str) -> Any:
     return value
 
 
+def _equal(value: Any, arg: Any) -> bool:
+    """MongoDB equality: a missing field equals null, and booleans are not numbers."""
+    if value is _MISSING:
+        value = None
+    if isinstance(value, bool) != isinstance(arg, bool):
+        return False
+    return bool(value == arg)
+
+
 def _compare(value: Any, op: str, arg: Any) -> bool:
     if op == "$exists":
         return (value is not _MISSING) == bool(arg)
     if op == "$in":
-        return (None if value is _MISSING else value) in arg
+        return any(_equal(value, a) for a in arg)
     if op == "$nin":
-        return (None if value is _MISSING else value) not in arg
+        return not any(_equal(value, a) for a in arg)
     if op == "$ne":
-        return (None if value is _MISSING else value) != arg
-    if value is _MISSING or value is None:
+        return not _equal(value, arg)
+    if arg is None:  # null sorts equal to null and missing, below everything else
+        return op in ("$gte", "$lte") and _equal(value, None)
+    if value is _MISSING or value is None or isinstance(value, bool) != isinstance(arg, bool):
         return False
     try:
         return {"$gt": value > arg, "$gte": value >= arg, "$lt": value < arg, "$lte": value <= arg}[op]
-    except TypeError:
+    except TypeError:  # different types never compare (MongoDB's type bracketing)
         return False
 
 
@@ -44,17 +55,33 @@ def matches(doc: Doc, where: Filter) -> bool:
         if isinstance(cond, dict):
             if not all(_compare(value, op, arg) for op, arg in cond.items()):
                 return False
-        elif (None if value is _MISSING else value) != cond:
+        elif not _equal(value, cond):
             return False
     return True
+
+
+def _type_rank(value: Any) -> int:
+    """MongoDB's sort order across types: null/missing, numbers, strings, objects, arrays, booleans."""
+    if value is _MISSING or value is None:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int | float):
+        return 1
+    if isinstance(value, str):
+        return 2
+    if isinstance(value, dict):
+        return 3
+    if isinstance(value, list | tuple):
+        return 4
+    return 6
 
 
 def _sort_key(field: str):  # type: ignore[no-untyped-def]
     def key(doc: Doc) -> tuple[int, Any]:
         value = _lookup(doc, field)
-        if value is _MISSING or value is None:
-            return (0, "")
-        return (1, value)
+        rank = _type_rank(value)
+        return (rank, value) if rank in (1, 2, 5) else (rank, 0)
 
     return key
 
@@ -75,7 +102,7 @@ class MemoryReadStore:
     async def find(
         self, collection: str, where: Filter, sort: Sort = (), offset: int = 0, limit: int = 0
     ) -> tuple[list[Doc], int]:
-        docs = self._matching(collection, where)
+        docs = sorted(self._matching(collection, where), key=lambda d: d["_id"])  # ties: by _id
         for field, direction in reversed(list(sort)):
             docs.sort(key=_sort_key(field), reverse=direction < 0)
         page = docs[offset : offset + limit] if limit else docs[offset:]
@@ -89,13 +116,20 @@ class MemoryReadStore:
         return dict(counts)
 
     async def average(self, collection: str, where: Filter, field: str) -> float | None:
-        values = [v for d in self._matching(collection, where) if isinstance(v := _lookup(d, field), int | float)]
+        values = [
+            v
+            for d in self._matching(collection, where)
+            if isinstance(v := _lookup(d, field), int | float) and not isinstance(v, bool)
+        ]
         return sum(values) / len(values) if values else None
 
     async def put_versioned(self, collection: str, doc: Doc, expected_version: int | None) -> bool:
         docs = self._collections[collection]
         current = docs.get(doc["_id"])
-        if (current["_v"] if current else None) != expected_version:
+        if expected_version is None:
+            if current is not None:
+                return False
+        elif current is None or current.get("_v") != expected_version:
             return False
         docs[doc["_id"]] = copy.deepcopy(doc)
         return True

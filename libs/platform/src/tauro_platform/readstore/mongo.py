@@ -33,7 +33,10 @@ class MongoReadStore:
     ) -> tuple[list[Doc], int]:
         check_filter(where)
         coll = self._coll(collection)
-        cursor = coll.find(where, sort=list(sort) or None, skip=offset, limit=limit)
+        keys = list(sort)
+        if "_id" not in (field for field, _ in keys):
+            keys.append(("_id", 1))  # ties in a stable order, so pages neither repeat nor skip
+        cursor = coll.find(where, sort=keys, skip=offset, limit=limit)
         docs = [doc async for doc in cursor]
         return docs, await coll.count_documents(where)
 
@@ -44,7 +47,9 @@ class MongoReadStore:
 
     async def average(self, collection: str, where: Filter, field: str) -> float | None:
         check_filter(where)
-        match = {**where, field: {"$type": "number"}}
+        numeric = {field: {"$type": "number"}}
+        # $and keeps a condition that ``where`` itself has on ``field``.
+        match = {"$and": [where, numeric]} if where else numeric
         pipeline = [{"$match": match}, {"$group": {"_id": None, "avg": {"$avg": f"${field}"}}}]
         rows = [row async for row in await self._coll(collection).aggregate(pipeline)]
         return float(rows[0]["avg"]) if rows and rows[0]["avg"] is not None else None

@@ -9,7 +9,10 @@ the same guarantee to append-only models keyed by a deterministic id.
 
 Filters use a small, MongoDB-compatible language: ``{field: value}``, and per field
 ``$in``, ``$nin``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$exists``; dotted
-names reach into sub-documents. Both adapters implement exactly this.
+names reach into sub-documents. Both adapters implement exactly this, with MongoDB's
+semantics: null matches a missing field, booleans are not numbers, values of different
+types never compare, and sorting orders types as MongoDB does (null/missing first).
+``find`` breaks ties (and orders unsorted queries) by ``_id``, so pages are stable.
 """
 
 from __future__ import annotations
