@@ -128,7 +128,9 @@ def test_two_executors_share_runs_and_no_task_runs_twice(deployment: Deployment)
         pipeline = make_pipeline(api, project, body)
         run_ids = [start_run(api, project, pipeline) for _ in range(12)]
         runs = [wait_for(api, r, timeout=90) for r in run_ids]
-        assert all(r["state"] == "SUCCESS" for r in runs), [(r["state"], r["error"], [(t["node_id"], t["status"], t["attempts"]) for t in r["tasks"]]) for r in runs if r["state"] != "SUCCESS"]
+        failed = [(r["state"], r["error"], [(t["node_id"], t["status"]) for t in r["tasks"]])
+                  for r in runs if r["state"] != "SUCCESS"]
+        assert not failed, failed
         lines = ledger.read_text().splitlines()
         assert len(lines) == 36 and len(set(lines)) == 36
         executors = {a["executor_id"] for r in runs for t in r["tasks"] for a in t["attempts"]}

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import tauro_contracts.projects
-import tauro_contracts.runs  # noqa: F401  (registers the run messages)
+import tauro_contracts.runs
 import tauro_contracts.streams  # registers the stream messages
+from tauro_contracts.base import Command, Event
 from tauro_contracts.envelope import CommandEnvelope, EventEnvelope
 from tauro_contracts.registry import REGISTRY
 
@@ -24,7 +25,8 @@ def message_schemas() -> dict[str, dict[str, Any]]:
         "EventEnvelope": EventEnvelope.model_json_schema(),
         "CommandEnvelope": CommandEnvelope.model_json_schema(),
     }
-    for cls in sorted([*REGISTRY.events(), *REGISTRY.commands()], key=lambda c: c.type_name):
+    classes: list[type[Event] | type[Command]] = [*REGISTRY.events(), *REGISTRY.commands()]
+    for cls in sorted(classes, key=lambda c: c.type_name):
         schema = cls.model_json_schema()
         schema["x-tauro-schema-version"] = cls.schema_version
         schema["x-tauro-topic"] = cls.topic

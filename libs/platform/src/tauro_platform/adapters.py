@@ -43,6 +43,8 @@ async def build_adapters(settings: Settings) -> Adapters:
         from tauro_platform.eventstore.mongo import MongoEventStore
         from tauro_platform.readstore.mongo import MongoReadStore
 
+        store: EventStore
+        read_store: ReadStore
         client = mongo_client(settings)
         store = MongoEventStore(client, settings.mongodb_database)
         await store.ensure_indexes()

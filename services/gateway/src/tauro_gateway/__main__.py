@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import uvicorn
 from tauro_platform.adapters import Adapters
 from tauro_platform.process import run_service
@@ -16,8 +19,6 @@ class GatewayServer:
     def __init__(self, server: uvicorn.Server, sender: CommandSender) -> None:
         self._server = server
         self._sender = sender
-        import asyncio
-
         self._task = asyncio.create_task(server.serve())
 
     async def stop(self) -> None:
@@ -32,7 +33,8 @@ async def start_gateway(adapters: Adapters, settings: Settings) -> GatewayServer
     ctx = GatewayContext(settings, sender, adapters.read_store, adapters.store, adapters.bus)
     config = uvicorn.Config(create_app(ctx), host=settings.host, port=settings.port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # the process owns SIGTERM/SIGINT (tauro_platform.process) and stops the server itself
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     return GatewayServer(server, sender)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,7 +19,7 @@ class ListParams:
     fields: list[str] | None
 
 
-def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at"):  # type: ignore[no-untyped-def]
+def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at") -> Callable[..., ListParams]:
     """A dependency that validates the common list parameters for one resource."""
 
     def dependency(
@@ -53,6 +54,7 @@ def check_id(value: str, prefix: str, field: str) -> str:
     if not re.fullmatch(rf"{prefix}[A-Za-z0-9_.\-]{{1,128}}", value):
         raise DomainError(
             ErrorCode.VALIDATION_ERROR, f"invalid {field}",
-            [ErrorDetail(field=field, message=f"must start with '{prefix}' followed by letters, digits, '_', '-' or '.'")],
+            [ErrorDetail(field=field,
+                         message=f"must start with '{prefix}' followed by letters, digits, '_', '-' or '.'")],
         )
     return value

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tauro_platform.process import run_service
-
 from tauro_platform.adapters import Adapters
+from tauro_platform.process import run_service
 from tauro_platform.settings import Settings
 
 from tauro_runs.service import RunsService, load_pipeline_files

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from tauro_contracts.envelope import EventEnvelope
-from tauro_contracts.runs import DISPATCHER_STREAM, RunQueued, RunsDispatched, TERMINAL_EVENTS
+from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENTS, RunQueued, RunsDispatched
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes

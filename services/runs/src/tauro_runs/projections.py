@@ -63,7 +63,7 @@ class ConfigVersionProjection:
     """One immutable document per pipeline config version."""
 
     types = frozenset({PipelineDefined.type_name})
-    collections = (CONFIG_VERSIONS,)
+    collections: tuple[str, ...] = (CONFIG_VERSIONS,)
 
     async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
         assert isinstance(payload, PipelineDefined)

@@ -40,7 +40,8 @@ def _progress(tasks: dict[str, Doc]) -> dict[str, Any]:
     total = len(tasks)
     return {
         "total_tasks": total, "completed_tasks": counts["SUCCESS"], "running_tasks": counts["RUNNING"],
-        "failed_tasks": counts["FAILED"], "percent_complete": round(100 * counts["SUCCESS"] / total, 2) if total else 0.0,
+        "failed_tasks": counts["FAILED"],
+        "percent_complete": round(100 * counts["SUCCESS"] / total, 2) if total else 0.0,
     }
 
 
@@ -80,16 +81,17 @@ def _finish(doc: Doc, state: str, at: str, **fields: Any) -> Doc:
             "duration_seconds": duration, "updated_at": at}
 
 
-def evolve_run_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | None:  # noqa: C901 - one case per event
+def evolve_run_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | None:
     at = iso(env.occurred_at)
     if isinstance(event, RunCreated):
-        tasks = {
+        tasks: dict[str, Doc] = {
             n.id: {"node_id": n.id, "type": n.type, "status": "PENDING", "attempt": 0, "attempts": [],
                    "executor_id": None, "started_at": None, "finished_at": None, "error": None, "metrics": {}}
             for n in event.spec.nodes
         }
         return {
-            "id": event.run_id, "position": env.global_position, "project_id": event.project_id, "pipeline_id": event.pipeline_id,
+            "id": event.run_id, "position": env.global_position, "project_id": event.project_id,
+            "pipeline_id": event.pipeline_id,
             "pipeline_name": event.pipeline_name, "pipeline_version": event.pipeline_version, "state": "PENDING",
             "params": event.params, "tags": event.tags, "trigger": event.trigger, "schedule_id": event.schedule_id,
             "logical_date": event.logical_date, "created_at": at, "updated_at": at, "created_by": env.actor,
@@ -143,7 +145,7 @@ class RunLogProjection:
     """One document per log line; ids sort in the order lines were recorded."""
 
     types = frozenset({TaskLogged.type_name})
-    collections = (RUN_LOGS,)
+    collections: tuple[str, ...] = (RUN_LOGS,)
 
     async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
         assert isinstance(payload, TaskLogged)

@@ -11,7 +11,6 @@ from tauro_contracts import topics
 from tauro_platform.adapters import Adapters
 from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.runtime.host import ServiceHost
-
 from tauro_platform.settings import Settings
 
 from tauro_runs.discovery import discover

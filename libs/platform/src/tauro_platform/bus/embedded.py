@@ -72,6 +72,8 @@ class _Member:
                         break
                     if not await deliver(self.handler, message, self.stopping):
                         return
+                    if tp not in self.assigned:
+                        break  # reassigned while the handler ran: the new owner resumes from the commit
                     self.positions[tp] = message.offset + 1
                     if self.group_id is not None:
                         self.bus._commit(self.group_id, tp, message.offset + 1)
@@ -80,11 +82,15 @@ class _Member:
                 await self.bus._wait_for_messages(0.5)
 
     async def stop(self) -> None:
+        # Finish (and commit) the message in hand before leaving the group, like a Kafka
+        # consumer does: leaving first would hand the partition to another member that
+        # redelivers it, and this member's late commit could move the offset backwards.
         self.stopping.set()
-        self.bus._leave(self)
         self.bus._wake()
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
+        self.bus._leave(self)
+        self.bus._wake()
 
 
 class _BatchMember(_Member):
@@ -326,8 +332,8 @@ class EmbeddedBus:
         ).fetchall()
         return [Message(tp[0], tp[1], o, k, bytes(v), json.loads(h), ts) for o, k, v, h, ts in rows]
 
-    async def _wait_for_messages(self, timeout: float) -> None:
+    async def _wait_for_messages(self, seconds: float) -> None:
         try:
-            await asyncio.wait_for(self._published.wait(), timeout)
+            await asyncio.wait_for(self._published.wait(), seconds)
         except TimeoutError:
             pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
@@ -77,7 +77,7 @@ def _type_rank(value: Any) -> int:
     return 6
 
 
-def _sort_key(field: str):  # type: ignore[no-untyped-def]
+def _sort_key(field: str) -> Callable[[Doc], tuple[int, Any]]:
     def key(doc: Doc) -> tuple[int, Any]:
         value = _lookup(doc, field)
         rank = _type_rank(value)

@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 from tauro_contracts import topics
@@ -21,7 +22,7 @@ from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
 from tauro_contracts.registry import REGISTRY, UnknownType
 
 from tauro_platform.bus.port import Bus, Message
-from tauro_platform.eventstore.port import ConcurrencyError, EventStore, StreamWrite
+from tauro_platform.eventstore.port import ConcurrencyError, EventStore
 from tauro_platform.runtime.decision import CommandContext, Decision, to_writes
 from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.relay import OutboxRelay
@@ -103,7 +104,9 @@ class CommandProcessor:
             return await self._accepted(envelope, stored, decision.result)
         return _rejected(envelope, DomainError(ErrorCode.CONFLICT, "too much contention on this resource; retry"))
 
-    async def _accepted(self, envelope: CommandEnvelope, events: list[EventEnvelope], result: dict) -> CommandReply:  # type: ignore[type-arg]
+    async def _accepted(
+        self, envelope: CommandEnvelope, events: list[EventEnvelope], result: dict[str, Any]
+    ) -> CommandReply:
         await self._projector.catch_up()
         streams = list(dict.fromkeys(e.stream_id for e in events))
         if not result and events:

@@ -39,7 +39,7 @@ class StreamDocProjection:
 
     def __init__(self, collection: str, types: Iterable[str], evolve: Evolve) -> None:
         self.collection = collection
-        self.collections = (collection,)
+        self.collections: tuple[str, ...] = (collection,)
         self.types = frozenset(types)
         self._evolve = evolve
 
