@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import aiokafka.errors as kafka_errors
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 
 from tauro_platform.bus.delivery import deliver
 from tauro_platform.bus.port import BatchHandler, Handler, Lag, Message, Outgoing
@@ -42,6 +42,8 @@ class _KafkaSubscription:
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=200)
                 for tp, records in batches.items():
                     for record in records:
+                        if tp not in self.consumer.assignment():
+                            break  # revoked by a rebalance: its new owner resumes from the commit
                         message = Message(
                             topic=record.topic[len(self.namespace):],
                             partition=record.partition,
@@ -53,13 +55,28 @@ class _KafkaSubscription:
                         )
                         if not await deliver(self.handler, message, self.stopping):
                             return
-                        if self.group_id is not None:
-                            await self.consumer.commit({tp: record.offset + 1})
+                        if self.group_id is not None and not await self._commit(tp, record.offset + 1):
+                            break
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("kafka consumer loop crashed", extra={"group_id": self.group_id})
             raise
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> bool:
+        """Commit after a handled message; False if a rebalance took the partition meanwhile."""
+        try:
+            await self.consumer.commit({tp: offset})
+            return True
+        except (CommitFailedError, IllegalStateError):
+            # The group moved on while the handler ran: the partition's (new) owner
+            # resumes from the last commit and redelivers (at least once). Crashing here
+            # would leave a member that holds partitions and consumes nothing.
+            log.warning(
+                "commit lost to a rebalance; the message will be redelivered",
+                extra={"group_id": self.group_id, "partition": tp.partition, "offset": offset - 1},
+            )
+            return False
 
     async def stop(self) -> None:
         self.stopping.set()
