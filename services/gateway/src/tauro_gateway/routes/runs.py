@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
-from tauro_contracts.runs import CancelRun, CreateRun, Params, StartRun, Tags
+from tauro_contracts.runs import CancelRun, CreateRun, Params, StartRun, Tags, ViewRunAsOf
 from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_gateway.context import Ctx, creation_ids
@@ -151,12 +151,29 @@ async def list_runs(
     return response
 
 
-@router.get("/{run_id}", summary="Get a run: state, progress, timing, tasks")
+@router.get("/{run_id}", summary="Get a run: state, progress, timing, tasks (as_of: as it was then)")
 async def get_run(
-    request: Request, ctx: Ctx, run_id: RunId, fields: Annotated[list[str] | None, Depends(fields_param)]
+    request: Request, ctx: Ctx, run_id: RunId, fields: Annotated[list[str] | None, Depends(fields_param)],
+    as_of: Annotated[str | None, Query(max_length=40, description="A stream version (integer) or an "
+                                       "ISO-8601 time: the run as it was then, replayed from its events")] = None,
 ) -> JSONResponse:
     doc = await ctx.get_live("runs", check_id(run_id, "run_", "run_id"), "run")
-    return ok(request, run_view(doc, fields))
+    if as_of is None:
+        return ok(request, run_view(doc, fields))
+    query = ViewRunAsOf(run_id=run_id, **_as_of(as_of))
+    result = await ctx.send(request, query, key=run_id)
+    past = result["run"]
+    return ok(request, {**run_view(past, fields), "as_of": as_of, "version": past["_v"]})
+
+
+def _as_of(value: str) -> dict[str, Any]:
+    if value.isdigit():
+        return {"version": max(1, int(value))}
+    try:
+        return {"moment": parse_iso(value)}
+    except ValueError:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid as_of",
+                          [ErrorDetail(field="as_of", message="a stream version or an ISO-8601 time")]) from None
 
 
 @router.post("/{run_id}/start", status_code=202, summary="Start a PENDING run")
