@@ -48,6 +48,10 @@ async def build_adapters(settings: Settings) -> Adapters:
         client = mongo_client(settings)
         store = MongoEventStore(client, settings.mongodb_database)
         await store.ensure_indexes()
+        if settings.auto_migrate:
+            from tauro_platform.migrations import runner
+
+            await runner.up(client[settings.mongodb_database])
         read_store = MongoReadStore(mongo_client(settings), settings.mongodb_database)
         bus: Bus = KafkaBus(settings.kafka_bootstrap_servers, client_id=settings.otel_service_name or "tauro",
                             namespace=settings.tauro_namespace)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 EXAMPLE_SECRET = "your-secret-key-here-change-in-production"
 
@@ -42,6 +41,15 @@ class Settings(BaseSettings):
     executor_lease_seconds: float = Field(default=15.0, gt=0, le=600,
                                           description="an executor silent this long has lost its attempts")
 
+    streams_dir: Path = Field(default=Path("examples/streams"),
+                              description="folder of stream definition files; POST /stream/run's config is inside it")
+    stream_callable_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="modules the python processors of inline (API) stream definitions may use")
+    stream_batch_size: int = Field(default=500, ge=1, le=10_000, description="records per partition per commit")
+    stream_stats_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    stream_replica_ttl_seconds: float = Field(default=15.0, gt=0, le=600,
+                                              description="a streaming replica silent this long is presumed dead")
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -55,6 +63,7 @@ class Settings(BaseSettings):
     mongodb_database: str = Field(default="tauro", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     mongodb_pool_size: int = Field(default=10, ge=1, le=500)
     mongodb_timeout: int = Field(default=30, ge=1, le=600)
+    auto_migrate: bool = True
 
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_methods: Annotated[list[str], NoDecode] = Field(
@@ -99,6 +108,11 @@ class Settings(BaseSettings):
         if "*" in origins:
             raise ValueError("use an explicit allow-list, not '*'")
         return origins
+
+    @field_validator("stream_callable_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: object) -> object:
+        return _split(value)
 
     def check_for_production(self) -> None:
         """The distributed mode refuses a missing or example secret."""
