@@ -11,6 +11,7 @@ from tauro_gateway.__main__ import start_gateway
 from tauro_platform.adapters import Adapters
 from tauro_platform.settings import Settings
 from tauro_runs.service import RunsService, load_pipeline_files
+from tauro_streaming.service import StreamingService
 
 log = logging.getLogger("tauro.embedded")
 
@@ -33,6 +34,9 @@ async def start_embedded(adapters: Adapters, settings: Settings) -> EmbeddedPlat
     executor = ExecutorService(adapters, settings, executor_id="embedded-executor")
     await executor.start()
     platform.parts.append(executor)
+    streaming = StreamingService(adapters, settings, replica_id="embedded-streaming")
+    await streaming.start()
+    platform.parts.append(streaming)
     platform.parts.append(await start_gateway(adapters, settings))
     base = f"http://{settings.host}:{settings.port}"
     print(

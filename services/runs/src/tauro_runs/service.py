@@ -11,6 +11,7 @@ from tauro_contracts import topics
 from tauro_platform.adapters import Adapters
 from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.runtime.host import ServiceHost
+from tauro_platform.runtime.projector import Projector
 from tauro_platform.settings import Settings
 
 from tauro_runs.discovery import discover
@@ -22,6 +23,14 @@ from tauro_runs.run_handlers import RunHandlers
 from tauro_runs.run_projections import run_projections
 
 log = logging.getLogger("tauro.runs")
+
+
+PROJECTOR = "runs-projector"
+
+
+def read_model_projectors(adapters: Adapters) -> list[Projector]:
+    """The runs service's projector, as the rebuild command needs it."""
+    return [Projector(PROJECTOR, adapters.store, adapters.read_store, [*projections(), *run_projections()])]
 
 
 class RunsService:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from tauro_contracts.base import Event, Payload
+from tauro_contracts.base import Event
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.registry import REGISTRY
 
@@ -44,17 +44,31 @@ class StreamDocProjection:
         self._evolve = evolve
 
     async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
+        await self._apply_stream(event.stream_id, [(event, payload)], store)
+
+    async def apply_batch(self, items: list[tuple[EventEnvelope, Event]], store: ReadStore) -> None:
+        """Fold each stream's events of the batch into its document: one read and one write per stream."""
+        by_stream: dict[str, list[tuple[EventEnvelope, Event]]] = {}
+        for event, payload in items:
+            by_stream.setdefault(event.stream_id, []).append((event, payload))
+        for stream_id, events in by_stream.items():
+            await self._apply_stream(stream_id, events, store)
+
+    async def _apply_stream(self, stream_id: str, events: list[tuple[EventEnvelope, Event]], store: ReadStore) -> None:
         for _ in range(20):
-            doc = await store.get(self.collection, event.stream_id)
-            if doc is not None and doc["_v"] >= event.stream_version:
+            doc = await store.get(self.collection, stream_id)
+            new = doc
+            for event, payload in events:
+                if new is not None and new["_v"] >= event.stream_version:
+                    continue
+                evolved = self._evolve(new, payload, event)
+                if evolved is not None:
+                    new = {**evolved, "_id": stream_id, "_v": event.stream_version}
+            if new is doc or new is None:
                 return
-            new = self._evolve(doc, payload, event)
-            if new is None:
-                return
-            new = {**new, "_id": event.stream_id, "_v": event.stream_version}
             if await store.put_versioned(self.collection, new, doc["_v"] if doc else None):
                 return
-        raise RuntimeError(f"could not apply {event.type} to {self.collection}/{event.stream_id}")
+        raise RuntimeError(f"could not apply events to {self.collection}/{stream_id}")
 
 
 class Projector:
@@ -77,20 +91,32 @@ class Projector:
                 batch = await self._store.read_all(position, 500)
                 if not batch:
                     break
-                for event in batch:
-                    await self._apply(event)
-                    position = event.global_position or position
+                await self._apply(batch)
+                position = batch[-1].global_position or position
                 await self._read_store.save_checkpoint(self.name, position)
             self.position = position
             return position
 
-    async def _apply(self, event: EventEnvelope) -> None:
-        payload: Payload | None = None
+    async def _apply(self, batch: list[EventEnvelope]) -> None:
+        """Hand each projection its events of the batch, in log order (as a batch where it can)."""
+        payloads: dict[str, Event] = {}
         for projection in self._projections:
-            if event.type in projection.types:
-                payload = payload or REGISTRY.decode(event.type, event.schema_version, event.data)
-                assert isinstance(payload, Event)
-                await projection.apply(event, payload, self._read_store)
+            items = []
+            for event in batch:
+                if event.type in projection.types:
+                    if event.event_id not in payloads:
+                        payload = REGISTRY.decode(event.type, event.schema_version, event.data)
+                        assert isinstance(payload, Event)
+                        payloads[event.event_id] = payload
+                    items.append((event, payloads[event.event_id]))
+            if not items:
+                continue
+            apply_batch = getattr(projection, "apply_batch", None)
+            if apply_batch is not None:
+                await apply_batch(items, self._read_store)
+            else:
+                for event, payload in items:
+                    await projection.apply(event, payload, self._read_store)
 
     async def rebuild(self) -> int:
         await self._read_store.drop(self.collections, [self.name])
