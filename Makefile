@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: install run test up down status lint typecheck check clean-data
+.PHONY: install run test up down status lint typecheck check rebuild migrate clean-data
 
 install:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -34,6 +34,12 @@ typecheck: install
 	$(UV) run mypy libs/contracts/src libs/platform/src services/*/src apps/*/src
 
 check: lint typecheck
+
+rebuild: install
+	$(UV) run tauro rebuild --check
+
+migrate: install
+	$(UV) run python -m tauro_platform.migrations up
 
 clean-data:
 	rm -rf .tauro/data .tauro/work .tauro/output
