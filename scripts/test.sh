@@ -2,6 +2,8 @@
 # Run the whole test suite against real infrastructure: start Kafka and the
 # MongoDB-wire server (unless already running, or unless TAURO_TEST_* point elsewhere),
 # run pytest, stop what this script started. Extra arguments go to pytest.
+# Where a Docker engine answers, the test fixtures start Kafka and MongoDB with
+# testcontainers instead (TAURO_USE_SCRIPTS=1 forces the scripts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV="python3 -m uv"
@@ -11,13 +13,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -z "${TAURO_TEST_KAFKA:-}" ]]; then
+use_scripts=1
+if [[ -z "${TAURO_USE_SCRIPTS:-}" ]] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  echo "Docker engine found: the tests start Kafka and MongoDB with testcontainers"
+  use_scripts=0
+fi
+if [[ $use_scripts == 1 && -z "${TAURO_TEST_KAFKA:-}" ]]; then
   if ! bash scripts/infra/kafka.sh status >/dev/null 2>&1; then
     TAURO_KAFKA_RESET=1 bash scripts/infra/kafka.sh start; started+=(kafka)
   fi
   export TAURO_TEST_KAFKA="127.0.0.1:${TAURO_KAFKA_PORT:-19092}"
 fi
-if [[ -z "${TAURO_TEST_MONGODB_URL:-}" ]]; then
+if [[ $use_scripts == 1 && -z "${TAURO_TEST_MONGODB_URL:-}" ]]; then
   if ! bash scripts/infra/mongo.sh status >/dev/null 2>&1; then
     bash scripts/infra/mongo.sh start; started+=(mongo)
   fi
