@@ -11,13 +11,14 @@ from typing import Any
 
 import tauro_contracts.projects
 import tauro_contracts.runs
+import tauro_contracts.security
 import tauro_contracts.streams  # registers the stream messages
 from tauro_contracts.base import Command, Event
 from tauro_contracts.envelope import CommandEnvelope, EventEnvelope
 from tauro_contracts.registry import REGISTRY
 
 CONTRACT_VERSION = "1.0.0"
-_ = tauro_contracts.projects
+_ = (tauro_contracts.projects, tauro_contracts.security)
 
 
 def message_schemas() -> dict[str, dict[str, Any]]:

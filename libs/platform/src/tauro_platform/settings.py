@@ -11,10 +11,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tauro_platform import apikeys
+
 EXAMPLE_SECRET = "your-secret-key-here-change-in-production"
+MIN_SECRET_LENGTH = 32
 
 
 def _split(value: object) -> object:
@@ -59,7 +62,7 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1, le=256)
     tauro_namespace: str = Field(default="", pattern=r"^[a-z0-9._-]{0,40}$",
                                  description="prefix of every Kafka topic and group name")
-    mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
+    mongodb_url: str = Field(default="mongodb://127.0.0.1:27018/?directConnection=true", repr=False)
     mongodb_database: str = Field(default="tauro", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     mongodb_pool_size: int = Field(default=10, ge=1, le=500)
     mongodb_timeout: int = Field(default=30, ge=1, le=600)
@@ -75,9 +78,12 @@ class Settings(BaseSettings):
     cors_allow_credentials: bool = False
     cors_max_age: int = Field(default=3600, ge=0)
 
-    secret_key: str = ""
-    enable_auth: bool = False
-    api_key_header: str = "X-API-Key"
+    secret_key: str = Field(default="", repr=False)
+    enable_auth: bool = Field(default=False, description="default: on in the distributed mode, off in the embedded one")
+    api_key_header: str = Field(default="X-API-Key", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    auth_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400, description="lifetime of a bearer token")
+    tauro_admin_api_key: SecretStr | None = Field(
+        default=None, description="a key from `tauro keygen`, registered at start-up as a global admin key")
 
     rate_limit_enabled: bool = True
     rate_limit_requests: int = Field(default=100, ge=1)
@@ -96,6 +102,22 @@ class Settings(BaseSettings):
 
     otel_service_name: str | None = None
     otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_exporter_otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    otel_exporter_otlp_traces_protocol: Literal["http/protobuf", "grpc"] | None = None
+    otel_traces_exporter: Literal["otlp", "none", "console"] = "otlp"
+    otel_sdk_disabled: bool = False
+
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="a service's own /metrics port; 0 = off")
+    metrics_host: str = Field(default="127.0.0.1", description="address the per-service /metrics server binds")
+    metrics_sample_seconds: float = Field(default=10.0, gt=0, le=600, description="consumer lag sampling interval")
+    service_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
+    health_required_services: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["runs", "executor"],
+        description="services without a fresh heartbeat make /health answer 503")
+    health_heartbeat_max_age_seconds: float = Field(default=15.0, gt=0, le=3600)
+    health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=4.5,
+                                                description="each /health probe's time limit")
 
     @field_validator("cors_allow_origins", "cors_allow_methods", "cors_allow_headers", mode="before")
     @classmethod
@@ -114,10 +136,32 @@ class Settings(BaseSettings):
     def _module_list(cls, value: object) -> object:
         return _split(value)
 
+    @model_validator(mode="after")
+    def _auth_on_when_distributed(self) -> Settings:
+        if "enable_auth" not in self.model_fields_set and self.tauro_mode == "distributed":
+            self.enable_auth = True
+        return self
+
+    @field_validator("health_required_services", mode="before")
+    @classmethod
+    def _service_list(cls, value: object) -> object:
+        return _split(value)
+
     def check_for_production(self) -> None:
-        """The distributed mode refuses a missing or example secret."""
-        if self.tauro_mode == "distributed" and self.secret_key in ("", EXAMPLE_SECRET):
-            raise ValueError("SECRET_KEY must be set to a real secret in the distributed mode")
+        """The distributed mode, and authentication in any mode, refuse a missing, example or
+        short secret (it signs tokens and keys the API key hashes)."""
+        if self.tauro_mode == "distributed" or self.enable_auth:
+            if self.secret_key in ("", EXAMPLE_SECRET) or len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise ValueError(f"SECRET_KEY must be set to a real secret of at least {MIN_SECRET_LENGTH} "
+                                 "characters in the distributed mode and whenever ENABLE_AUTH is on")
+        if self.tauro_admin_api_key is not None:
+            try:
+                valid = apikeys.key_id_of(self.secret_key, self.tauro_admin_api_key.get_secret_value()) is not None
+            except apikeys.ForeignKey:
+                valid = False
+            if not valid:
+                raise ValueError("TAURO_ADMIN_API_KEY is not a key of this deployment (generate one with "
+                                 "`tauro keygen` under the same SECRET_KEY)")
 
 
 def load_settings() -> Settings:

@@ -14,6 +14,7 @@ from tauro_platform.runtime.host import ServiceHost
 from tauro_platform.runtime.projector import Projector
 from tauro_platform.settings import Settings
 
+from tauro_runs.api_keys import ApiKeyHandlers, key_projections, register_bootstrap_key
 from tauro_runs.discovery import discover
 from tauro_runs.dispatcher import Dispatcher
 from tauro_runs.handlers import RunsHandlers
@@ -37,9 +38,11 @@ class RunsService:
     """The runs service: its command host plus the dispatcher and the reaper."""
 
     def __init__(self, adapters: Adapters, settings: Settings) -> None:
+        self._settings = settings
         handlers = {
             **RunsHandlers(adapters.store, adapters.read_store).table(),
             **RunHandlers(adapters.store, adapters.read_store, settings).table(),
+            **ApiKeyHandlers(adapters.store).table(),
         }
         self.host = ServiceHost(
             name="runs",
@@ -48,7 +51,7 @@ class RunsService:
             bus=adapters.bus,
             read_store=adapters.read_store,
             handlers=handlers,
-            projections=[*projections(), *run_projections()],
+            projections=[*projections(), *run_projections(), *key_projections()],
             partitions=settings.kafka_partitions,
         )
         self.dispatcher = Dispatcher(
@@ -61,6 +64,7 @@ class RunsService:
 
     async def start(self) -> None:
         await self.host.start()
+        await register_bootstrap_key(self.host, self._settings)
         self._task = asyncio.create_task(self.reaper.run(), name="runs-reaper")
 
     async def stop(self) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
 
 _MISSING = object()
+_SWEEP_EVERY = 1000  # increments between sweeps of expired counters
 
 
 def _lookup(doc: Doc, path: str) -> Any:
@@ -60,6 +62,11 @@ def matches(doc: Doc, where: Filter) -> bool:
     return True
 
 
+def _expired(doc: Doc, now: datetime) -> bool:
+    expires = doc.get("expires_at")
+    return isinstance(expires, datetime) and expires <= now
+
+
 def _type_rank(value: Any) -> int:
     """MongoDB's sort order across types: null/missing, numbers, strings, objects, arrays, booleans."""
     if value is _MISSING or value is None:
@@ -90,6 +97,7 @@ class MemoryReadStore:
     def __init__(self) -> None:
         self._collections: dict[str, dict[str, Doc]] = defaultdict(dict)
         self._checkpoints: dict[str, int] = {}
+        self._increments = 0
 
     async def get(self, collection: str, doc_id: str) -> Doc | None:
         doc = self._collections[collection].get(doc_id)
@@ -140,6 +148,19 @@ class MemoryReadStore:
             return False
         docs[doc["_id"]] = copy.deepcopy(doc)
         return True
+
+    async def increment(self, collection: str, doc_id: str, field: str, by: int, expires_at: datetime) -> int:
+        docs = self._collections[collection]
+        now = datetime.now(UTC)
+        self._increments += 1
+        if self._increments % _SWEEP_EVERY == 0:
+            for stale in [k for k, d in docs.items() if _expired(d, now)]:
+                del docs[stale]
+        doc = docs.get(doc_id)
+        if doc is None or _expired(doc, now):
+            doc = docs[doc_id] = {"_id": doc_id, field: 0, "expires_at": expires_at}
+        doc[field] = int(doc.get(field, 0)) + by
+        return int(doc[field])
 
     async def checkpoint(self, name: str) -> int:
         return self._checkpoints.get(name, 0)

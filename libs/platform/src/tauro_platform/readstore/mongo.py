@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
 
 _CHECKPOINTS = "_checkpoints"
+log = logging.getLogger("tauro.readstore")
 
 
 class MongoReadStore:
@@ -18,6 +21,7 @@ class MongoReadStore:
         self._client = client
         self._db = client[database]
         self._prefix = prefix
+        self._ttl_indexed: set[str] = set()
 
     def _coll(self, name: str):  # type: ignore[no-untyped-def]
         return self._db[self._prefix + name]
@@ -71,6 +75,38 @@ class MongoReadStore:
             return True
         except DuplicateKeyError:
             return False
+
+    async def increment(self, collection: str, doc_id: str, field: str, by: int, expires_at: datetime) -> int:
+        coll = self._coll(collection)
+        await self._ensure_ttl(collection)
+        for _ in range(10):
+            now = datetime.now(UTC)
+            live = await coll.find_one_and_update(
+                {"_id": doc_id, "expires_at": {"$gt": now}}, {"$inc": {field: by}}, return_document=ReturnDocument.AFTER
+            )
+            if live is not None:
+                return int(live[field])
+            try:
+                await coll.insert_one({"_id": doc_id, field: by, "expires_at": expires_at})
+                return by
+            except DuplicateKeyError:  # an expired counter still there (TTL deletion lags), or a racer's
+                pass
+            reset = await coll.find_one_and_update(
+                {"_id": doc_id, "expires_at": {"$lte": now}}, {"$set": {field: by, "expires_at": expires_at}}
+            )
+            if reset is not None:
+                return by
+        raise RuntimeError(f"could not increment {collection}/{doc_id}")
+
+    async def _ensure_ttl(self, collection: str) -> None:
+        """A TTL index deletes expired counters (correctness does not depend on it)."""
+        if collection in self._ttl_indexed:
+            return
+        self._ttl_indexed.add(collection)
+        try:
+            await self._coll(collection).create_index([("expires_at", 1)], expireAfterSeconds=0)
+        except OperationFailure as exc:
+            log.warning("no TTL index for expiring counters", extra={"collection": collection, "error": str(exc)})
 
     async def checkpoint(self, name: str) -> int:
         doc = await self._db[_CHECKPOINTS].find_one({"_id": name})

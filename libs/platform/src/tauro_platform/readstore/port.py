@@ -5,7 +5,9 @@ document written by a projection carries ``_v``, the version of the stream it wa
 built from; ``put_versioned`` only replaces a document whose ``_v`` is the one the
 projection read, so an event re-applied after a crash or by a second replica changes
 nothing (each event is applied exactly once in effect). ``insert_if_absent`` gives
-the same guarantee to append-only models keyed by a deterministic id.
+the same guarantee to append-only models keyed by a deterministic id. ``increment`` is
+an atomic, expiring counter (not a projection: rate limits keep their counters here so
+every gateway replica shares them).
 
 Filters use a small, MongoDB-compatible language: ``{field: value}``, and per field
 ``$in``, ``$nin``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$exists``; dotted
@@ -18,6 +20,7 @@ types never compare, and sorting orders types as MongoDB does (null/missing firs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 Filter = dict[str, Any]
@@ -46,6 +49,15 @@ class ReadStore(Protocol):
         ...
 
     async def insert_if_absent(self, collection: str, doc: Doc) -> bool: ...
+
+    async def increment(self, collection: str, doc_id: str, field: str, by: int, expires_at: datetime) -> int:
+        """Atomically add ``by`` to the integer ``field`` of ``doc_id`` and return the new value.
+
+        A missing document, or one whose ``expires_at`` has passed, counts as 0 and is
+        (re)created with this ``expires_at``; an expired document is eventually deleted.
+        Concurrent callers, in one process or many, never lose an increment: this is the
+        shared counter behind the gateway's rate limits."""
+        ...
 
     async def checkpoint(self, name: str) -> int: ...
 
