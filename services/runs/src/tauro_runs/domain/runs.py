@@ -173,8 +173,9 @@ def decide_claim(state: RunState, node_id: str, attempt: int, dispatch: int, exe
     task = state.tasks.get(node_id)
     if state.status != "RUNNING" or task is None:
         raise conflict(f"run '{state.run_id}' is {state.status or 'unknown'}; task cannot start", field="state")
-    if task.status == "RUNNING" and task.attempt == attempt and task.executor_id == executor_id:
-        return []
+    if (task.status == "RUNNING" and task.attempt == attempt and task.dispatch == dispatch
+            and task.executor_id == executor_id):
+        return []  # the same claim again; a superseded dispatch of this attempt must not run too
     if task.status != "SCHEDULED" or task.attempt != attempt or task.dispatch != dispatch:
         raise conflict(f"task {node_id} attempt {attempt}/{dispatch} is not waiting to be claimed", field="attempt")
     return [TaskStarted(run_id=state.run_id, node_id=node_id, attempt=attempt, executor_id=executor_id)]
