@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tauro_platform.adapters import build_adapters
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.settings import Settings
 from tauro_runs.service import RunsService, load_pipeline_files
+from tauro_streaming.service import StreamingService
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,6 +26,7 @@ def embedded_settings(tmp_path: Path, **overrides: object) -> Settings:
         "tauro_mode": "embedded", "tauro_data_dir": tmp_path / "data", "tauro_work_dir": tmp_path / "work",
         "tauro_output_dir": tmp_path / "output", "pipelines_dir": ROOT / "examples" / "pipelines",
         "max_body_bytes": 64 * 1024, "executor_heartbeat_seconds": 0.5,
+        "streams_dir": tmp_path / "streams", "stream_stats_interval_seconds": 0.2,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -41,6 +44,10 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     executor = ExecutorService(adapters, settings, executor_id="test-executor")
     await executor.start()
     platform.parts.append(executor)
+    shutil.copytree(ROOT / "examples" / "streams", settings.streams_dir, dirs_exist_ok=True)
+    streaming = StreamingService(adapters, settings, replica_id="test-streaming")
+    await streaming.start()
+    platform.parts.append(streaming)
     sender = CommandSender(adapters.bus, timeout=10)
     await sender.start()
     platform.parts.append(sender)

@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from tauro_gateway import VERSION, errors
 from tauro_gateway.context import GatewayContext
 from tauro_gateway.middleware import RequestContextMiddleware
-from tauro_gateway.routes import pipelines, projects, runs, system
+from tauro_gateway.routes import pipelines, projects, runs, streams, system
 
 API_PREFIX = "/api/v1"
 
@@ -23,7 +23,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    for router in (projects.router, pipelines.router, runs.router, system.router):
+    for router in (projects.router, pipelines.router, runs.router, streams.router, system.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health_router)
     app.include_router(system.health_router, prefix=API_PREFIX, include_in_schema=False)
