@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1, le=256)
     tauro_namespace: str = Field(default="", pattern=r"^[a-z0-9._-]{0,40}$",
                                  description="prefix of every Kafka topic and group name")
-    mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
+    mongodb_url: str = Field(default="mongodb://127.0.0.1:27018/?directConnection=true", repr=False)
     mongodb_database: str = Field(default="tauro", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     mongodb_pool_size: int = Field(default=10, ge=1, le=500)
     mongodb_timeout: int = Field(default=30, ge=1, le=600)
@@ -102,6 +102,22 @@ class Settings(BaseSettings):
 
     otel_service_name: str | None = None
     otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_exporter_otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    otel_exporter_otlp_traces_protocol: Literal["http/protobuf", "grpc"] | None = None
+    otel_traces_exporter: Literal["otlp", "none", "console"] = "otlp"
+    otel_sdk_disabled: bool = False
+
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="a service's own /metrics port; 0 = off")
+    metrics_host: str = Field(default="127.0.0.1", description="address the per-service /metrics server binds")
+    metrics_sample_seconds: float = Field(default=10.0, gt=0, le=600, description="consumer lag sampling interval")
+    service_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
+    health_required_services: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["runs", "executor"],
+        description="services without a fresh heartbeat make /health answer 503")
+    health_heartbeat_max_age_seconds: float = Field(default=15.0, gt=0, le=3600)
+    health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=4.5,
+                                                description="each /health probe's time limit")
 
     @field_validator("cors_allow_origins", "cors_allow_methods", "cors_allow_headers", mode="before")
     @classmethod
@@ -125,6 +141,11 @@ class Settings(BaseSettings):
         if "enable_auth" not in self.model_fields_set and self.tauro_mode == "distributed":
             self.enable_auth = True
         return self
+
+    @field_validator("health_required_services", mode="before")
+    @classmethod
+    def _service_list(cls, value: object) -> object:
+        return _split(value)
 
     def check_for_production(self) -> None:
         """The distributed mode, and authentication in any mode, refuse a missing, example or
