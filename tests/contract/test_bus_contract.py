@@ -208,9 +208,7 @@ class BusContract:
 
     # -- consumer groups ------------------------------------------------------------------
 
-    async def test_two_members_split_partitions_and_get_everything_once(
-        self, bus: Bus, topic: str, names
-    ) -> None:
+    async def test_two_members_split_partitions_and_get_everything_once(self, bus: Bus, topic: str, names) -> None:
         group = names("group")
         a, b = Recorder(), Recorder()
         await bus.subscribe([topic], a, group_id=group)
@@ -255,9 +253,7 @@ class BusContract:
         assert set(keys) == set(range(PARTITIONS))
         return keys
 
-    async def test_rebalance_while_a_handler_is_busy(
-        self, open_bus: OpenBus, bus: Bus, topic: str, names
-    ) -> None:
+    async def test_rebalance_while_a_handler_is_busy(self, open_bus: OpenBus, bus: Bus, topic: str, names) -> None:
         """A member joins while another is inside its handler: nothing is lost, both members
         keep consuming, and no late commit moves an offset backwards."""
         keys = await self.partition_keys(bus, topic, names)
@@ -273,9 +269,7 @@ class BusContract:
         await bus.subscribe([topic], b, group_id=group)
         await self.warm_up(bus, topic, [b])  # B got a partition: the rebalance is done
         a.gate.set()
-        await wait_until(
-            lambda: set(first) <= set(a.values) | set(b.values), "every held message (at least once)"
-        )
+        await wait_until(lambda: set(first) <= set(a.values) | set(b.values), "every held message (at least once)")
 
         other_keys = [k for p in range(PARTITIONS) if p != 1 for k in keys[p]]
         second = []
@@ -296,9 +290,7 @@ class BusContract:
         await wait_until(c.got(third), "a new member to get the third batch")
         assert sorted(c.values) == sorted(third), "every handled message stayed committed"
 
-    async def test_stopping_member_finishes_its_message_before_handing_over(
-        self, bus: Bus, topic: str, names
-    ) -> None:
+    async def test_stopping_member_finishes_its_message_before_handing_over(self, bus: Bus, topic: str, names) -> None:
         group = names("group")
         a, b = Gated(), Recorder()
         sub_a = await bus.subscribe([topic], a, group_id=group)
@@ -365,9 +357,7 @@ class BusContract:
         # redelivered, it would have arrived by now.
         assert sorted(second.values) == sorted(new)
 
-    async def test_failing_handler_is_retried_and_nothing_is_skipped(
-        self, bus: Bus, topic: str, names
-    ) -> None:
+    async def test_failing_handler_is_retried_and_nothing_is_skipped(self, bus: Bus, topic: str, names) -> None:
         sent = [f"m-{i}".encode() for i in range(6)]
         poisoned = sent[2]
         got = Recorder(fail=lambda m, attempt: m.value == poisoned and attempt <= 2)

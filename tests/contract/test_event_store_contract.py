@@ -135,9 +135,7 @@ class EventStoreContract:
 
     async def test_multi_stream_append_is_atomic(self, store: EventStore) -> None:
         base = await store.append([write("s-b", 0, events("s-b", 1, 1))])
-        both = await store.append(
-            [write("s-a", 0, events("s-a", 1, 2)), write("s-c", 0, events("s-c", 1, 1))]
-        )
+        both = await store.append([write("s-a", 0, events("s-a", 1, 2)), write("s-c", 0, events("s-c", 1, 1))])
         assert [(e.stream_id, e.stream_version, e.global_position) for e in both] == [
             ("s-a", 1, 2),
             ("s-a", 2, 3),
@@ -184,9 +182,7 @@ class EventStoreContract:
         appended: list[EventEnvelope] = []
         appended += await store.append([write("s-a", 0, events("s-a", 1, 3))])
         appended += await store.append([write("s-b", 0, events("s-b", 1, 1))])
-        appended += await store.append(
-            [write("s-a", 3, events("s-a", 4, 2)), write("s-c", 0, events("s-c", 1, 2))]
-        )
+        appended += await store.append([write("s-a", 3, events("s-a", 4, 2)), write("s-c", 0, events("s-c", 1, 2))])
         positions = [e.global_position for e in appended]
         assert positions == list(range(1, 9))
         assert await store.read_all() == appended
@@ -221,9 +217,7 @@ class EventStoreContract:
         assert await store.caused_by("cmd-3") == []
 
     async def test_unpublished_and_mark_published(self, store: EventStore) -> None:
-        stored = await store.append(
-            [write("s-a", 0, events("s-a", 1, 3)), write("s-b", 0, events("s-b", 1, 2))]
-        )
+        stored = await store.append([write("s-a", 0, events("s-a", 1, 3)), write("s-b", 0, events("s-b", 1, 2))])
         assert await store.unpublished(0) == stored
         assert await store.unpublished(3600) == []  # too recent: the publisher may still be on it
         assert await store.unpublished(0, limit=2) == stored[:2]
@@ -320,9 +314,7 @@ class EventStoreContract:
         start.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
 
-        unexpected = [
-            r for r in results if isinstance(r, BaseException) and not isinstance(r, ConcurrencyError)
-        ]
+        unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, ConcurrencyError)]
         assert not unexpected, unexpected
         winners = [i for i, r in enumerate(results) if not isinstance(r, BaseException)]
         assert len(winners) == 1, f"{len(winners)} winners"
@@ -338,9 +330,7 @@ class EventStoreContract:
         nxt = await stores[loser].append([write("s-race", existing + 1, [event("s-race", existing + 2)])])
         assert nxt[0].global_position == head + 2
 
-    async def test_concurrent_appends_to_different_streams_and_tailing_reader(
-        self, open_store: OpenStore
-    ) -> None:
+    async def test_concurrent_appends_to_different_streams_and_tailing_reader(self, open_store: OpenStore) -> None:
         writers, rounds = 12, 4
         stores = [await open_store() for _ in range(writers)]
         reader = await open_store()
@@ -357,9 +347,7 @@ class EventStoreContract:
             version = 0
             for r in range(rounds):
                 count = 1 + (i + r) % 3
-                appended.extend(
-                    await stores[i].append([write(stream, version, events(stream, version + 1, count))])
-                )
+                appended.extend(await stores[i].append([write(stream, version, events(stream, version + 1, count))]))
                 version += count
                 await asyncio.sleep(0)
 

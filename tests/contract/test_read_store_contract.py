@@ -224,20 +224,12 @@ class ReadStoreContract:
         docs, _ = await loaded.find(C, {"_id": "a"})
         assert docs == [DOCS[0]]
 
-    @pytest.mark.parametrize(
-        ("where", "field", "expected"), [pytest.param(w, f, e, id=n) for n, w, f, e in COUNTS]
-    )
-    async def test_count_by(
-        self, loaded: ReadStore, where: Filter, field: str, expected: dict[Any, int]
-    ) -> None:
+    @pytest.mark.parametrize(("where", "field", "expected"), [pytest.param(w, f, e, id=n) for n, w, f, e in COUNTS])
+    async def test_count_by(self, loaded: ReadStore, where: Filter, field: str, expected: dict[Any, int]) -> None:
         assert await loaded.count_by(C, where, field) == expected
 
-    @pytest.mark.parametrize(
-        ("where", "field", "expected"), [pytest.param(w, f, e, id=n) for n, w, f, e in AVERAGES]
-    )
-    async def test_average(
-        self, loaded: ReadStore, where: Filter, field: str, expected: float | None
-    ) -> None:
+    @pytest.mark.parametrize(("where", "field", "expected"), [pytest.param(w, f, e, id=n) for n, w, f, e in AVERAGES])
+    async def test_average(self, loaded: ReadStore, where: Filter, field: str, expected: float | None) -> None:
         result = await loaded.average(C, where, field)
         if expected is None:
             assert result is None
@@ -310,9 +302,7 @@ class ReadStoreContract:
 
     async def test_concurrent_put_versioned_one_writer_wins(self, store: ReadStore) -> None:
         assert await store.put_versioned(C, {"_id": "r", "_v": 1, "by": None}, None)
-        results = await asyncio.gather(
-            *(store.put_versioned(C, {"_id": "r", "_v": 2, "by": i}, 1) for i in range(20))
-        )
+        results = await asyncio.gather(*(store.put_versioned(C, {"_id": "r", "_v": 2, "by": i}, 1) for i in range(20)))
         assert results.count(True) == 1
         winner = results.index(True)
         assert await store.get(C, "r") == {"_id": "r", "_v": 2, "by": winner}
