@@ -9,6 +9,7 @@ from tauro_contracts import topics
 
 from tauro_platform.bus.port import Bus
 from tauro_platform.eventstore.port import EventStore
+from tauro_platform.observability.store import ObservedEventStore
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.settings import Settings
 
@@ -65,4 +66,5 @@ async def build_adapters(settings: Settings) -> Adapters:
         bus = EmbeddedBus(settings.tauro_data_dir / "bus.db", settings.kafka_partitions)
     await bus.start()
     await bus.ensure_topics([*topics.COMMAND_TOPICS, *topics.EVENT_TOPICS, topics.REPLIES], settings.kafka_partitions)
-    return Adapters(store=store, bus=bus, read_store=read_store)
+    observed = ObservedEventStore(store, "mongodb" if settings.tauro_mode == "distributed" else "sqlite")
+    return Adapters(store=observed, bus=bus, read_store=read_store)

@@ -1,4 +1,5 @@
-"""Running one service as a process: settings, logging, adapters, graceful shutdown."""
+"""Running one service as a process: settings, logging, observability (traces, the
+``/metrics`` server), adapters, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 
 from tauro_platform.adapters import Adapters, build_adapters
 from tauro_platform.logs import configure_logging
+from tauro_platform.observability.setup import ProcessObservability
 from tauro_platform.settings import Settings, load_settings
 
 log = logging.getLogger("tauro.process")
@@ -27,17 +29,21 @@ async def serve(name: str, start: Starter, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    adapters = await build_adapters(settings)
-    service: Any = None
+    observability = ProcessObservability.start(name, settings)
     try:
-        service = await start(adapters, settings)
-        log.info("ready", extra={"service": name, "mode": settings.tauro_mode})
-        print(f"tauro {name}: ready", flush=True)
-        await stop.wait()
+        adapters = await build_adapters(settings)
+        service: Any = None
+        try:
+            service = await start(adapters, settings)
+            log.info("ready", extra={"service": name, "mode": settings.tauro_mode})
+            print(f"tauro {name}: ready", flush=True)
+            await stop.wait()
+        finally:
+            if service is not None:
+                await service.stop()
+            await adapters.close()
     finally:
-        if service is not None:
-            await service.stop()
-        await adapters.close()
+        observability.stop()
 
 
 def run_service(name: str, start: Starter) -> None:

@@ -4,11 +4,16 @@ Re-delivery is safe: a command whose id already caused events is answered from
 those events without deciding again; two copies racing lose on the store's version
 check, and the loser then finds the winner's events. A 2xx reply is only sent after
 the append (durable) and after the projections caught up (read-your-writes).
+
+Each command is processed in a span that continues the sender's trace (the envelope's
+``trace_context``); the events it decides carry that span's context, is counted in
+``tauro_commands_total{type, outcome}``, and its log lines carry its ids.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -23,6 +28,9 @@ from tauro_contracts.registry import REGISTRY, UnknownType
 
 from tauro_platform.bus.port import Bus, Message
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore
+from tauro_platform.observability import logcontext
+from tauro_platform.observability.metrics import COMMAND_SECONDS, COMMANDS
+from tauro_platform.observability.tracing import SpanKind, inject_context, span
 from tauro_platform.runtime.decision import CommandContext, Decision, to_writes
 from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.relay import OutboxRelay
@@ -67,6 +75,29 @@ class CommandProcessor:
             )
 
     async def process(self, envelope: CommandEnvelope) -> CommandReply:
+        """Decide and apply one command, in a span continuing the sender's trace."""
+        attributes = {"messaging.operation.type": "process", "tauro.command.type": envelope.type,
+                      "tauro.command.id": envelope.command_id, "tauro.run_id": envelope.data.get("run_id")}
+        started = time.perf_counter()
+        outcome = "failed"
+        with (
+            span(f"process {envelope.type}", kind=SpanKind.CONSUMER, parent=envelope.trace_context,
+                 attributes=attributes) as current,
+            logcontext.bind(command_id=envelope.command_id, command_type=envelope.type,
+                            correlation_id=envelope.correlation_id, run_id=envelope.data.get("run_id")),
+        ):
+            try:
+                reply = await self._process(envelope)
+                outcome = "accepted" if reply.ok else "rejected"
+                current.set_attribute("tauro.command.outcome", outcome)
+                if reply.error:
+                    current.set_attribute("tauro.error.code", str(reply.error.get("code")))
+                return reply
+            finally:
+                COMMANDS.labels(type=envelope.type, outcome=outcome).inc()
+                COMMAND_SECONDS.labels(type=envelope.type).observe(time.perf_counter() - started)
+
+    async def _process(self, envelope: CommandEnvelope) -> CommandReply:
         try:
             handler = self._handlers[envelope.type]
             command = REGISTRY.decode(envelope.type, envelope.schema_version, envelope.data)
@@ -80,7 +111,7 @@ class CommandProcessor:
             command_id=envelope.command_id,
             correlation_id=envelope.correlation_id or envelope.command_id,
             actor=envelope.actor,
-            trace_context=envelope.trace_context,
+            trace_context=inject_context() or envelope.trace_context,
             now=self._clock(),
         )
         for _ in range(MAX_ATTEMPTS):
@@ -118,9 +149,10 @@ def _rejected(envelope: CommandEnvelope, error: DomainError) -> CommandReply:
     return CommandReply(command_id=envelope.command_id, ok=False, error=error.to_dict())
 
 
-def local_envelope(command: Command, actor: str) -> CommandEnvelope:
+def local_envelope(command: Command, actor: str, trace_context: dict[str, str] | None = None) -> CommandEnvelope:
     """An envelope for a command a service issues to itself (discovery, reaper), not via the bus."""
     return CommandEnvelope(
         command_id=str(uuid.uuid4()), type=command.type_name, schema_version=command.schema_version,
         issued_at=datetime.now(UTC), actor=actor, data=command.model_dump(mode="json"),
+        trace_context=trace_context or inject_context(),
     )

@@ -1,4 +1,5 @@
-"""Hosting a service: its command consumer, projector loop and outbox sweeper as tasks."""
+"""Hosting a service: its command consumer, projector loop and outbox sweeper as tasks,
+plus its heartbeat document (for ``/health``) and its consumer-lag gauge."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 
 from tauro_platform.bus.port import Bus, Subscription
 from tauro_platform.eventstore.port import EventStore
+from tauro_platform.observability.heartbeat import Heartbeat
+from tauro_platform.observability.lag import LagMonitor
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.commands import CommandHandler, CommandProcessor
 from tauro_platform.runtime.projector import Projection, Projector
@@ -27,6 +30,8 @@ class ServiceHost:
     handlers: Mapping[str, CommandHandler]
     projections: Iterable[Projection]
     partitions: int = 4
+    instance_id: str | None = None
+    heartbeat_seconds: float | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subscriptions: list[Subscription] = field(default_factory=list)
 
@@ -34,6 +39,12 @@ class ServiceHost:
         self.projector = Projector(f"{self.name}-projector", self.store, self.read_store, self.projections)
         self.relay = OutboxRelay(self.store, self.bus)
         self.processor = CommandProcessor(self.store, self.bus, self.handlers, self.projector, self.relay)
+        self.heartbeat = Heartbeat(self.read_store, self.name, self.instance_id, self.heartbeat_seconds)
+        self.lag = LagMonitor(self.bus, self.group_id, [self.command_topic])
+
+    @property
+    def group_id(self) -> str:
+        return f"tauro-{self.name}"
 
     async def start(self) -> None:
         await self.bus.ensure_topics([self.command_topic], self.partitions)
@@ -41,8 +52,10 @@ class ServiceHost:
         self._tasks.append(asyncio.create_task(self.projector.run(), name=f"{self.name}-projector"))
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         self._subscriptions.append(
-            await self.bus.subscribe([self.command_topic], self.processor.on_message, group_id=f"tauro-{self.name}")
+            await self.bus.subscribe([self.command_topic], self.processor.on_message, group_id=self.group_id)
         )
+        await self.heartbeat.start()
+        self._tasks.append(asyncio.create_task(self.lag.run(), name=f"{self.name}-lag"))
         log.info("service started", extra={"service": self.name})
 
     async def stop(self) -> None:
@@ -53,3 +66,4 @@ class ServiceHost:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self._subscriptions.clear()
+        await self.heartbeat.stop()

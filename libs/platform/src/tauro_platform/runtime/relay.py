@@ -4,6 +4,9 @@ After an append the runtime publishes the new events at once and marks them
 published. If the process dies in between, the sweeper (running in every service)
 finds events still unpublished after a grace period and publishes them. Consumers
 recognise duplicates by event id / stream version.
+
+Each publish is a producer span under the current one, or (for the sweeper, which has
+none) under the trace of the first event it publishes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from tauro_contracts.registry import REGISTRY
 
 from tauro_platform.bus.port import Bus
 from tauro_platform.eventstore.port import EventStore
+from tauro_platform.observability.metrics import EVENTS_PUBLISHED
+from tauro_platform.observability.tracing import SpanKind, current_ids, span
 from tauro_platform.runtime.wire import encode, event_headers
 
 log = logging.getLogger("tauro.relay")
@@ -29,11 +34,19 @@ class OutboxRelay:
         self._grace = grace_seconds
 
     async def publish(self, events: Sequence[EventEnvelope]) -> None:
-        for event in events:
-            await self._bus.publish(
-                REGISTRY.topic(event.type), encode(event), key=event.stream_id, headers=event_headers(event)
-            )
-        await self._store.mark_published([e.event_id for e in events])
+        if not events:
+            return
+        topic_names = sorted({REGISTRY.topic(e.type) for e in events})
+        parent = None if current_ids() is not None else events[0].trace_context
+        attributes = {"messaging.system": "kafka", "messaging.operation.type": "publish",
+                      "messaging.destination.name": topic_names[0] if len(topic_names) == 1 else None,
+                      "messaging.batch.message_count": len(events), "tauro.topics": topic_names}
+        with span("relay publish", kind=SpanKind.PRODUCER, parent=parent, attributes=attributes):
+            for event in events:
+                topic = REGISTRY.topic(event.type)
+                await self._bus.publish(topic, encode(event), key=event.stream_id, headers=event_headers(event))
+                EVENTS_PUBLISHED.labels(topic=topic).inc()
+            await self._store.mark_published([e.event_id for e in events])
 
     async def sweep_once(self) -> int:
         events = await self._store.unpublished(self._grace)

@@ -1,5 +1,8 @@
 """Request/reply over the bus: how the gateway turns a REST write into a command and
-waits for the deciding service's answer (accepted, or a domain rejection)."""
+waits for the deciding service's answer (accepted, or a domain rejection).
+
+Each send is a producer span; its W3C context goes into the envelope's ``trace_context``
+(and so the message headers) for the deciding service to continue."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from tauro_contracts.envelope import CommandEnvelope, CommandReply
 from tauro_contracts.errors import DomainError, ErrorCode
 
 from tauro_platform.bus.port import Bus, Message, Subscription
+from tauro_platform.observability.metrics import COMMANDS_SENT
+from tauro_platform.observability.tracing import SpanKind, inject_context, span
 from tauro_platform.runtime.wire import command_headers, decode, encode
 
 
@@ -51,6 +56,28 @@ class CommandSender:
         trace_context: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Send ``command`` to its service and return the accepted result, or raise its DomainError."""
+        attributes = {"messaging.system": "kafka", "messaging.destination.name": command.topic,
+                      "messaging.operation.type": "send", "tauro.command.type": command.type_name}
+        with span(f"send {command.type_name}", kind=SpanKind.PRODUCER, parent=trace_context,
+                  attributes=attributes) as current:
+            reply = "failed"
+            try:
+                result = await self._send(command, key, command_id, correlation_id, actor,
+                                          inject_context() or trace_context or {})
+                reply = "ok"
+                return result
+            except DomainError as exc:
+                reply = "timeout" if exc.code == ErrorCode.TIMEOUT else "rejected"
+                current.set_attribute("tauro.error.code", exc.code.value)
+                raise
+            finally:
+                current.set_attribute("tauro.command.reply", reply)
+                COMMANDS_SENT.labels(type=command.type_name, reply=reply).inc()
+
+    async def _send(
+        self, command: Command, key: str, command_id: str | None, correlation_id: str | None, actor: str | None,
+        trace_context: dict[str, str],
+    ) -> dict[str, Any]:
         envelope = CommandEnvelope(
             command_id=command_id or str(uuid.uuid4()),
             type=command.type_name,
@@ -58,7 +85,7 @@ class CommandSender:
             issued_at=datetime.now(UTC),
             correlation_id=correlation_id,
             actor=actor,
-            trace_context=trace_context or {},
+            trace_context=trace_context,
             reply_to=self.instance_id,
             data=command.model_dump(mode="json"),
         )
