@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tauro_contracts.runs import RunFailed, TaskFailed, TaskScheduled
+from tauro_runs.domain import runs as d
 
 from .support import DIAMOND, RUN_ID, T0, Run, policy, scheduled, spec, types
 
@@ -85,3 +86,23 @@ def test_redispatch_keeps_the_parallelism() -> None:
     run.expire("b")
     assert run.active() == {"a", "b"}
     assert run.status("c") == "PENDING"
+
+
+
+def test_a_stale_expiry_does_nothing_once_the_task_moved_on() -> None:
+    """The reaper saw SCHEDULED (dispatch 1), but the claim landed before its command did."""
+    run = Run(spec(["a"]))
+    run.running()
+    run.claim("a")
+    assert d.decide_expire(run.state, "a", 1, "not claimed in time", T0, lambda: 0.5, seen=("SCHEDULED", 1)) == []
+    assert types(d.decide_expire(run.state, "a", 1, "lost", T0, lambda: 0.5, seen=("RUNNING", 1)))[0] == "TaskFailed"
+
+
+def test_an_outcome_from_another_executor_is_ignored() -> None:
+    run = Run(spec(["a"]))
+    run.running()
+    run.claim("a", executor="ex-1")
+    outcome = d.Outcome("succeeded")
+    assert d.decide_outcome(run.state, "a", 1, outcome, T0, lambda: 0.5, executor_id="ex-2") == []
+    accepted = d.decide_outcome(run.state, "a", 1, outcome, T0, lambda: 0.5, executor_id="ex-1")
+    assert types(accepted)[0] == "TaskSucceeded"

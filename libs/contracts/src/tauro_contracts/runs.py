@@ -103,6 +103,8 @@ class ExpireTask(Command):
     node_id: str
     attempt: int
     reason: str
+    seen_status: str | None = None
+    seen_dispatch: int | None = None
 
 
 @_cmd

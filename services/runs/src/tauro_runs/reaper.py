@@ -66,13 +66,15 @@ class Reaper:
             for task in run["tasks"].values():
                 if task["status"] == "RUNNING" and task.get("executor_id") not in live:
                     reason = f"executor {task.get('executor_id')} stopped heartbeating"
-                    await self._issue(ExpireTask(run_id=run["_id"], node_id=task["node_id"],
-                                                 attempt=task["attempt"], reason=reason))
+                    await self._issue(ExpireTask(run_id=run["_id"], node_id=task["node_id"], attempt=task["attempt"],
+                                                 reason=reason, seen_status="RUNNING",
+                                                 seen_dispatch=task.get("dispatch")))
                 elif task["status"] == "SCHEDULED" and live:
                     waiting_since = task.get("not_before") or task.get("scheduled_at") or ""
                     if waiting_since and waiting_since <= claim_deadline:
                         await self._issue(ExpireTask(run_id=run["_id"], node_id=task["node_id"],
-                                                     attempt=task["attempt"], reason="not claimed in time"))
+                                                     attempt=task["attempt"], reason="not claimed in time",
+                                                     seen_status="SCHEDULED", seen_dispatch=task.get("dispatch")))
 
     async def _issue(self, command: Command) -> None:
         reply = await self._processor.process(local_envelope(command, "system:reaper"))

@@ -125,13 +125,15 @@ class RunHandlers:
         assert isinstance(cmd, RecordTaskOutcome)
         state = await self._run(cmd.run_id)
         outcome = Outcome(cmd.status, cmd.error, cmd.metrics, cmd.duration_seconds)
-        events = run_domain.decide_outcome(state, cmd.node_id, cmd.attempt, outcome, ctx.now, ctx.random)
+        events = run_domain.decide_outcome(state, cmd.node_id, cmd.attempt, outcome, ctx.now, ctx.random,
+                                           executor_id=cmd.executor_id)
         return self._maybe(state, events)
 
     async def expire_task(self, cmd: Command, ctx: CommandContext) -> Decision:
         assert isinstance(cmd, ExpireTask)
         state = await self._run(cmd.run_id)
-        events = run_domain.decide_expire(state, cmd.node_id, cmd.attempt, cmd.reason, ctx.now, ctx.random)
+        seen = (cmd.seen_status, cmd.seen_dispatch) if cmd.seen_status and cmd.seen_dispatch else None
+        events = run_domain.decide_expire(state, cmd.node_id, cmd.attempt, cmd.reason, ctx.now, ctx.random, seen)
         return self._maybe(state, events)
 
     async def time_out_run(self, cmd: Command, ctx: CommandContext) -> Decision:

@@ -18,6 +18,7 @@ from tauro_contracts.base import Event
 from tauro_contracts.errors import conflict
 from tauro_contracts.pipeline import PipelineSpec, RetryPolicy, upstream
 from tauro_contracts.runs import (
+    AttemptStatus,
     RunCancelled,
     RunCreated,
     RunFailed,
@@ -188,18 +189,22 @@ def retry_policy(spec: PipelineSpec, node_id: str) -> RetryPolicy:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str
+    status: AttemptStatus
     error: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     duration_seconds: float = 0.0
 
 
 def decide_outcome(
-    state: RunState, node_id: str, attempt: int, outcome: Outcome, now: datetime, rand: Callable[[], float]
+    state: RunState, node_id: str, attempt: int, outcome: Outcome, now: datetime, rand: Callable[[], float],
+    executor_id: str | None = None,
 ) -> list[Event]:
-    """Record one attempt's end once; then schedule what became ready, or end the run."""
+    """Record one attempt's end once, from the executor that claimed it; then schedule what
+    became ready, or end the run."""
     task = state.tasks.get(node_id)
     if state.terminal or task is None or task.status != "RUNNING" or task.attempt != attempt:
+        return []
+    if executor_id is not None and task.executor_id != executor_id:
         return []
     run_id = state.run_id
     if outcome.status == "succeeded":
@@ -220,7 +225,7 @@ def _failure(
     policy = retry_policy(_spec(state), node_id)
     will_retry = attempt < policy.max_attempts
     error = outcome.error or outcome.status
-    failed = TaskFailed(run_id=state.run_id, node_id=node_id, attempt=attempt, status=outcome.status,  # type: ignore[arg-type]
+    failed = TaskFailed(run_id=state.run_id, node_id=node_id, attempt=attempt, status=outcome.status,
                         error=error, will_retry=will_retry, duration_seconds=outcome.duration_seconds)
     if will_retry:
         not_before = now + timedelta(seconds=policy.delay(attempt, rand()))
@@ -234,11 +239,15 @@ def _failure(
 
 
 def decide_expire(
-    state: RunState, node_id: str, attempt: int, reason: str, now: datetime, rand: Callable[[], float]
+    state: RunState, node_id: str, attempt: int, reason: str, now: datetime, rand: Callable[[], float],
+    seen: tuple[str, int] | None = None,
 ) -> list[Event]:
-    """A lost executor's attempt fails (and retries by policy); an unclaimed task is re-dispatched."""
+    """A lost executor's attempt fails (and retries by policy); an unclaimed task is re-dispatched.
+    ``seen`` is the (status, dispatch) the reaper acted on: if the task moved on since, nothing happens."""
     task = state.tasks.get(node_id)
     if state.terminal or task is None or task.attempt != attempt:
+        return []
+    if seen is not None and seen != (task.status, task.dispatch):
         return []
     if task.status == "SCHEDULED":
         return [_schedule(state, node_id, attempt, task.dispatch + 1, None)]
