@@ -39,9 +39,12 @@ port_in_use() {
 wait_ready() {
     local timeout="$1" pidfile="$2" pattern="$3" logfile="$4"
     shift 4
-    local deadline=$((SECONDS + timeout))
+    local deadline=$((SECONDS + timeout)) pid
+    pid="$(<"$pidfile")"
     while ((SECONDS < deadline)); do
-        if ! pid_alive "$pidfile" "$pattern"; then
+        # The PID was recorded a moment ago by us, so liveness alone is the test here: its
+        # command line may not show PATTERN yet (the fork has not exec'd the server yet).
+        if ! kill -0 "$pid" 2>/dev/null; then
             log "process exited during start-up; last log lines ($logfile):"
             tail -n 40 "$logfile" >&2 || true
             rm -f "$pidfile"
