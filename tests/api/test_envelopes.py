@@ -102,7 +102,9 @@ async def test_list_paging_sorting_and_fields(api: httpx.AsyncClient) -> None:
 async def test_health_and_info(api: httpx.AsyncClient) -> None:
     health = await api.get("/health")
     assert health.status_code == 200
-    assert health.json()["checks"] == {"event_store": "ok", "read_store": "ok", "bus": "ok"}
+    checks = health.json()["checks"]
+    assert {name: checks[name]["status"] for name in ("event_store", "read_store", "bus")} == dict.fromkeys(
+        ("event_store", "read_store", "bus"), "ok")
     info = (await api.get(f"{API}/info")).json()["data"]
     assert info["mode"] == "embedded"
     assert "secret" not in str(info).lower()

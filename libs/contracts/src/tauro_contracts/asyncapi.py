@@ -11,6 +11,7 @@ from typing import Any
 
 import tauro_contracts.projects
 import tauro_contracts.runs
+import tauro_contracts.schedules
 import tauro_contracts.security
 import tauro_contracts.streams  # registers the stream messages
 from tauro_contracts.base import Command, Event

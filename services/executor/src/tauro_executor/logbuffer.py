@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from tauro_contracts.runs import LogLine, TaskLogged, log_stream
 from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, EventStore
+from tauro_platform.observability.tracing import inject_context
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
 from tauro_platform.runtime.relay import OutboxRelay
 
@@ -60,7 +61,7 @@ class LogBuffer:
             lines, self._lines = self._lines[:MAX_BATCH], self._lines[MAX_BATCH:]
             event = TaskLogged(run_id=self._run_id, lines=lines)
             ctx = CommandContext(command_id=f"log-{self._run_id}-{self._node_id}-{self._attempt}",
-                                 correlation_id=self._run_id, actor=self._actor, trace_context={},
+                                 correlation_id=self._run_id, actor=self._actor, trace_context=inject_context(),
                                  now=datetime.now(UTC))
             writes = to_writes((PendingWrite(log_stream(self._run_id), ANY_VERSION, (event,)),), ctx)
             for _ in range(20):

@@ -7,6 +7,9 @@ attempt), runs it in its own subprocess, streams its log lines to the run's log
 stream, and reports the outcome. A terminal run event cancels that run's attempts
 here, killing their process groups. A heartbeat document per executor lets the runs
 service notice an executor that died mid-task.
+
+Each attempt runs in a span that continues the trace of its ``TaskScheduled`` event
+(which the run's command started), with the run, node and attempt on its log lines.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from tauro_contracts.registry import REGISTRY
 from tauro_contracts.runs import TERMINAL_EVENTS, ClaimTask, RecordTaskOutcome, TaskScheduled
 from tauro_platform.adapters import Adapters
 from tauro_platform.bus.port import Message, Subscription
+from tauro_platform.observability import logcontext
+from tauro_platform.observability.heartbeat import Heartbeat
+from tauro_platform.observability.lag import LagMonitor
+from tauro_platform.observability.tracing import Span, SpanKind, Status, StatusCode, span
 from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.runtime.wire import decode
@@ -41,6 +48,7 @@ from tauro_executor.protocol import TaskSpec
 log = logging.getLogger("tauro.executor")
 TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
 AttemptKey = tuple[str, str, int, int]
+GROUP = "tauro-executor"
 
 
 class ExecutorService:
@@ -54,14 +62,17 @@ class ExecutorService:
         self._subscription: Subscription | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._beats = 0
+        self.service_heartbeat = Heartbeat(adapters.read_store, "executor", self.executor_id)
+        self._lag = LagMonitor(adapters.bus, GROUP, [topics.EVENTS_RUNS])
+        self._lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._sender.start()
         await self._beat()
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="executor-heartbeat")
-        self._subscription = await self._adapters.bus.subscribe(
-            [topics.EVENTS_RUNS], self.on_event, group_id="tauro-executor"
-        )
+        self._subscription = await self._adapters.bus.subscribe([topics.EVENTS_RUNS], self.on_event, group_id=GROUP)
+        await self.service_heartbeat.start()
+        self._lag_task = asyncio.create_task(self._lag.run(), name="executor-lag")
         log.info("executor started", extra={"executor_id": self.executor_id})
 
     async def stop(self) -> None:
@@ -71,9 +82,11 @@ class ExecutorService:
         for job in jobs:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        for task in (self._heartbeat, self._lag_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self.service_heartbeat.stop()
         await self._sender.stop()
 
     async def _beat(self) -> None:
@@ -119,9 +132,22 @@ class ExecutorService:
     async def _execute(self, task: TaskScheduled, envelope: EventEnvelope) -> None:
         if task.not_before is not None:
             await asyncio.sleep(max(0.0, (task.not_before - datetime.now(UTC)).total_seconds()))
+        attributes = {"tauro.run_id": task.run_id, "tauro.node_id": task.node_id, "tauro.attempt": task.attempt,
+                      "tauro.dispatch": task.dispatch, "tauro.executor_id": self.executor_id,
+                      "tauro.node.type": str(task.node.get("type", ""))}
+        with (
+            span(f"task {task.node_id}", kind=SpanKind.CONSUMER, parent=envelope.trace_context,
+                 attributes=attributes) as current,
+            logcontext.bind(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt),
+        ):
+            await self._attempt(task, current)
+
+    async def _attempt(self, task: TaskScheduled, current: Span) -> None:
+        """Claim the attempt, run it, stream its log lines, report its outcome."""
         claim = ClaimTask(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt, dispatch=task.dispatch,
                           executor_id=self.executor_id)
         if not await self._send_reliably(claim, task.run_id):
+            current.set_attribute("tauro.task.status", "not_claimed")
             return
         logs = LogBuffer(self._adapters.store, self._relay, task.run_id, task.node_id, task.attempt,
                          actor=self.executor_id)
@@ -141,12 +167,16 @@ class ExecutorService:
         except asyncio.CancelledError:
             await logs.add("WARNING", f"task {task.node_id} attempt {task.attempt} cancelled")
             await logs.close()
+            current.set_attribute("tauro.task.status", "cancelled")
             await self._report(task, {"status": "cancelled", "error": "cancelled"})
             raise
         except Exception as exc:
             log.exception("attempt crashed in the executor", extra={"run_id": task.run_id})
             outcome = {"status": "failed", "error": f"executor error: {exc}"}
         await logs.close()
+        current.set_attribute("tauro.task.status", outcome["status"])
+        if outcome["status"] != "succeeded":
+            current.set_status(Status(StatusCode.ERROR, str(outcome.get("error") or outcome["status"])[:200]))
         await self._report(task, outcome)
 
     def _spec(self, task: TaskScheduled) -> TaskSpec:

@@ -7,6 +7,8 @@ import contextlib
 
 import uvicorn
 from tauro_platform.adapters import Adapters
+from tauro_platform.observability.health import HealthProbes, build_probes
+from tauro_platform.observability.heartbeat import Heartbeat
 from tauro_platform.process import run_service
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.settings import Settings
@@ -16,26 +18,34 @@ from tauro_gateway.context import GatewayContext
 
 
 class GatewayServer:
-    def __init__(self, server: uvicorn.Server, sender: CommandSender) -> None:
+    def __init__(self, server: uvicorn.Server, sender: CommandSender, heartbeat: Heartbeat,
+                 probes: HealthProbes) -> None:
         self._server = server
         self._sender = sender
+        self._heartbeat = heartbeat
+        self._probes = probes
         self._task = asyncio.create_task(server.serve())
 
     async def stop(self) -> None:
         self._server.should_exit = True
         await self._task
+        await self._heartbeat.stop()
         await self._sender.stop()
+        await self._probes.close()
 
 
 async def start_gateway(adapters: Adapters, settings: Settings) -> GatewayServer:
     sender = CommandSender(adapters.bus, settings.tauro_instance_id, settings.command_timeout_seconds)
     await sender.start()
-    ctx = GatewayContext(settings, sender, adapters.read_store, adapters.store, adapters.bus)
+    probes = build_probes(settings, adapters.bus, adapters.store, adapters.read_store)
+    ctx = GatewayContext(settings, sender, adapters.read_store, adapters.store, adapters.bus, probes=probes)
+    heartbeat = Heartbeat(adapters.read_store, "gateway", settings.tauro_instance_id)
+    await heartbeat.start()
     config = uvicorn.Config(create_app(ctx), host=settings.host, port=settings.port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     # the process owns SIGTERM/SIGINT (tauro_platform.process) and stops the server itself
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    return GatewayServer(server, sender)
+    return GatewayServer(server, sender, heartbeat, probes)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tauro_gateway import VERSION, errors
 from tauro_gateway.context import GatewayContext
 from tauro_gateway.middleware import RequestContextMiddleware
-from tauro_gateway.routes import pipelines, projects, runs, streams, system
+from tauro_gateway.observability import ObservabilityMiddleware
+from tauro_gateway.routes import api_keys, auth, pipelines, projects, runs, streams, system
+from tauro_gateway.security.authorize import authorize
+from tauro_gateway.security.install import install_security
 
 API_PREFIX = "/api/v1"
 
@@ -20,14 +23,18 @@ def create_app(ctx: GatewayContext) -> FastAPI:
         description="Data-pipeline orchestration: projects, pipelines, runs, schedules, streams.",
         docs_url="/docs",
         redoc_url="/redoc",
+        dependencies=[Depends(authorize)],  # every route applies its access rule (security/rules.py)
     )
     app.state.ctx = ctx
     errors.install(app)
     for router in (projects.router, pipelines.router, runs.router, streams.router, system.router):
         app.include_router(router, prefix=API_PREFIX)
+    for router in (api_keys.router, auth.router):
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health_router)
     app.include_router(system.health_router, prefix=API_PREFIX, include_in_schema=False)
     s = ctx.settings
+    install_security(app, s)
     if s.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -37,5 +44,6 @@ def create_app(ctx: GatewayContext) -> FastAPI:
             allow_credentials=s.cors_allow_credentials,
             max_age=s.cors_max_age,
         )
+    app.add_middleware(ObservabilityMiddleware)  # inside RequestContextMiddleware: sees its request id
     app.add_middleware(RequestContextMiddleware, max_body_bytes=s.max_body_bytes)
     return app

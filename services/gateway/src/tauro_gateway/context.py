@@ -12,6 +12,7 @@ from tauro_contracts.base import Command
 from tauro_contracts.envelope import new_id
 from tauro_contracts.errors import not_found
 from tauro_platform.eventstore.port import EventStore
+from tauro_platform.observability.health import HealthProbes
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.settings import Settings
@@ -25,6 +26,7 @@ class GatewayContext:
     store: EventStore
     bus: Any
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    probes: HealthProbes | None = None
 
     async def send(self, request: Request, command: Command, key: str, command_id: str | None = None) -> dict[str, Any]:
         return await self.sender.send(

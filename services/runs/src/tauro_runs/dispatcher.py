@@ -5,10 +5,14 @@ Counts come from the runs read model, caught up first; the dispatcher stream's
 version is read before that catch-up and is the expected version of the append, so
 two dispatchers (replicas) never both grant a slot from the same view. Runs ending
 elsewhere only make the view more conservative until the next round.
+
+A run's dispatch events carry the trace context of the command that queued it, so its
+tasks join the trace that started at ``POST /runs`` (or ``/runs/{id}/start``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -16,7 +20,7 @@ from datetime import UTC, datetime
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENTS, RunQueued, RunsDispatched
-from tauro_platform.eventstore.port import ConcurrencyError, EventStore
+from tauro_platform.eventstore.port import ConcurrencyError, EventStore, StreamWrite
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
 from tauro_platform.runtime.projector import Projector
@@ -54,16 +58,18 @@ class Dispatcher:
             if not picks:
                 return []
             now = self._clock()
-            writes = [PendingWrite(DISPATCHER_STREAM, version, (RunsDispatched(run_ids=picks),))]
+            ctx = CommandContext(command_id=f"dispatch-{version + 1}", correlation_id=None, actor="system:dispatcher",
+                                 trace_context={}, now=now)
+            writes: list[StreamWrite] = to_writes(
+                (PendingWrite(DISPATCHER_STREAM, version, (RunsDispatched(run_ids=picks),)),), ctx)
             for run_id in picks:
                 state = await load(self._store, run_id, fold_run)
                 events = decide_dispatch(state, now)
                 if events:
-                    writes.append(PendingWrite(run_id, state.version, tuple(events)))
-            ctx = CommandContext(command_id=f"dispatch-{version + 1}", correlation_id=None, actor="system:dispatcher",
-                                 trace_context={}, now=now)
+                    run_ctx = dataclasses.replace(ctx, trace_context=await self._queued_trace(run_id))
+                    writes += to_writes((PendingWrite(run_id, state.version, tuple(events)),), run_ctx)
             try:
-                stored = await self._store.append(to_writes(tuple(writes), ctx))
+                stored = await self._store.append(writes)
             except ConcurrencyError:
                 continue
             await self._relay.publish(stored)
@@ -71,6 +77,13 @@ class Dispatcher:
             log.info("runs dispatched", extra={"run_ids": picks})
             return picks
         return []
+
+    async def _queued_trace(self, run_id: str) -> dict[str, str]:
+        """The trace context of the event that queued the run (its start request's trace)."""
+        for event in reversed(await self._store.read_stream(run_id)):
+            if event.type == RunQueued.type_name:
+                return dict(event.trace_context)
+        return {}
 
     async def _pick(self) -> list[str]:
         running = await self._read.count_by("runs", {"state": "RUNNING"}, "pipeline_id")

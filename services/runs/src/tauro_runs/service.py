@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from tauro_contracts import topics
+from tauro_contracts.envelope import EventEnvelope
 from tauro_platform.adapters import Adapters
 from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.runtime.host import ServiceHost
@@ -18,6 +19,7 @@ from tauro_runs.api_keys import ApiKeyHandlers, key_projections, register_bootst
 from tauro_runs.discovery import discover
 from tauro_runs.dispatcher import Dispatcher
 from tauro_runs.handlers import RunsHandlers
+from tauro_runs.metrics import RunMetrics
 from tauro_runs.projections import projections
 from tauro_runs.reaper import Reaper
 from tauro_runs.run_handlers import RunHandlers
@@ -53,24 +55,32 @@ class RunsService:
             handlers=handlers,
             projections=[*projections(), *run_projections(), *key_projections()],
             partitions=settings.kafka_partitions,
+            instance_id=settings.tauro_instance_id,
+            heartbeat_seconds=settings.service_heartbeat_seconds,
         )
         self.dispatcher = Dispatcher(
             adapters.store, adapters.read_store, self.host.projector, self.host.relay, settings.max_concurrent_runs
         )
-        self.host.processor.after_append = self.dispatcher.after_append
+        self.metrics = RunMetrics(adapters.read_store)
+        self.host.processor.after_append = self._after_append
         self.reaper = Reaper(self.host.processor, self.dispatcher, adapters.read_store,
                              heartbeat_timeout=settings.executor_lease_seconds)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _after_append(self, events: list[EventEnvelope]) -> None:
+        await self.metrics.after_append(events)
+        await self.dispatcher.after_append(events)
 
     async def start(self) -> None:
         await self.host.start()
         await register_bootstrap_key(self.host, self._settings)
-        self._task = asyncio.create_task(self.reaper.run(), name="runs-reaper")
+        self._tasks.append(asyncio.create_task(self.reaper.run(), name="runs-reaper"))
+        self._tasks.append(asyncio.create_task(self.metrics.run(), name="runs-metrics"))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.host.stop()
 
 

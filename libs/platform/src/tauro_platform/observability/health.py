@@ -41,11 +41,17 @@ class HealthProbes:
             await self._close()
 
 
-def build_probes(settings: Any, bus: Bus, event_store: Any, read_store: ReadStore) -> HealthProbes:
-    """Short-timeout probes: a MongoDB client of their own in the distributed mode, the
-    process's own (in-process) stores in the embedded mode."""
+def build_probes(
+    settings: Any, bus: Bus, event_store: Any, read_store: ReadStore, own_client: bool = True
+) -> HealthProbes:
+    """Short-timeout probes: a MongoDB client of their own in the distributed mode (unless
+    ``own_client`` is False: then the given stores, bounded by the probe timeout only), the
+    process's own (in-process) stores in the embedded mode. ``close`` them when done."""
     if settings.tauro_mode != "distributed":
         kinds = {"bus": "embedded", "event_store": "sqlite", "read_store": "memory"}
+        return HealthProbes(bus, event_store, read_store, kinds)
+    kinds = {"bus": "kafka", "event_store": "mongodb", "read_store": "mongodb"}
+    if not own_client:
         return HealthProbes(bus, event_store, read_store, kinds)
     from pymongo import AsyncMongoClient
 
@@ -57,7 +63,6 @@ def build_probes(settings: Any, bus: Bus, event_store: Any, read_store: ReadStor
         settings.mongodb_url, maxPoolSize=4, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
         socketTimeoutMS=timeout_ms, tz_aware=True, appname="tauro-health",
     )
-    kinds = {"bus": "kafka", "event_store": "mongodb", "read_store": "mongodb"}
     return HealthProbes(bus, MongoEventStore(client, settings.mongodb_database),
                         MongoReadStore(client, settings.mongodb_database), kinds, client.close)
 

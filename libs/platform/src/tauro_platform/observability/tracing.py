@@ -31,7 +31,8 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 TRACER = "tauro"
 TRACE_HEADERS = ("traceparent", "tracestate")
 
-__all__ = ["Span", "SpanKind", "Tracing", "current_ids", "extract_context", "inject_context", "span"]
+__all__ = ["Span", "SpanKind", "Status", "StatusCode", "Tracing", "current_ids", "extract_context", "inject_context",
+           "span"]
 
 
 def inject_context(context: Context | None = None) -> dict[str, str]:

@@ -1,65 +1,116 @@
-"""Health, info and platform-wide statistics."""
+"""Health, info, Prometheus metrics and platform-wide statistics."""
 
 from __future__ import annotations
 
-import asyncio
+import platform
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from tauro_platform.observability import metrics
+from tauro_platform.observability.health import build_probes, check_health
+from tauro_platform.observability.identity import DEFAULTS
+from tauro_platform.observability.tracing import traces_endpoint
+from tauro_platform.settings import Settings
 
 from tauro_gateway import VERSION
-from tauro_gateway.context import Ctx
+from tauro_gateway.context import Ctx, GatewayContext
 from tauro_gateway.envelopes import ok
 from tauro_gateway.statistics import run_statistics
 
 router = APIRouter(tags=["monitoring"])
 health_router = APIRouter(tags=["monitoring"])
-CHECK_TIMEOUT = 3.0
 
 
-async def _check(probe: Any) -> str:
-    try:
-        await asyncio.wait_for(probe(), CHECK_TIMEOUT)
-        return "ok"
-    except Exception as exc:  # a health probe reports any failure instead of raising it
-        return f"down: {type(exc).__name__}"
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-@health_router.get("/health", summary="Health of the gateway and its dependencies")
+@health_router.get("/health", summary="Health of the gateway, its dependencies and every service")
 async def health(request: Request, ctx: Ctx) -> JSONResponse:
-    names = ("event_store", "read_store", "bus")
-    results = await asyncio.gather(
-        _check(ctx.store.ping), _check(ctx.read_store.ping), _check(ctx.bus.ping)
-    )
-    checks = dict(zip(names, results, strict=True))
-    healthy = all(v == "ok" for v in checks.values())
+    """200 when the bus, the event store and the read store answer and every required service
+    (``HEALTH_REQUIRED_SERVICES``) has a fresh heartbeat; 503 naming the failing checks otherwise."""
+    probes = ctx.probes or build_probes(ctx.settings, ctx.bus, ctx.store, ctx.read_store, own_client=False)
+    healthy, checks, failing = await check_health(probes, ctx.settings)
     body = {
         "status": "healthy" if healthy else "unhealthy",
         "version": VERSION,
         "mode": ctx.settings.tauro_mode,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": _now(),
         "checks": checks,
+        "failing": failing,
     }
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    return JSONResponse(body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+
+
+@health_router.get("/metrics", summary="Prometheus metrics of this process", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
+
+
+def _address(url: str | None) -> str | None:
+    """``scheme://host:port/path`` of a URL, without credentials or query."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else None
+
+
+def _servers(text: str) -> list[str]:
+    return [part.rsplit("@", 1)[-1].strip() for part in text.split(",") if part.strip()]
+
+
+def configuration_facts(s: Settings, ctx: GatewayContext) -> dict[str, Any]:
+    """What an operator may know about this deployment; never secrets or credentials."""
+    endpoint, protocol = traces_endpoint(s)
+    exporter = "none" if s.otel_sdk_disabled or (s.otel_traces_exporter == "otlp" and not endpoint) \
+        else s.otel_traces_exporter
+    facts: dict[str, Any] = {
+        "name": "Tauro API",
+        "version": VERSION,
+        "mode": s.tauro_mode,
+        "instance_id": DEFAULTS.instance_id,
+        "started_at": ctx.started_at.isoformat().replace("+00:00", "Z"),
+        "python": platform.python_version(),
+        "api_prefix": "/api/v1",
+        "docs": {"swagger": "/docs", "redoc": "/redoc", "openapi": "/openapi.json"},
+        "auth_enabled": s.enable_auth,
+        "rate_limit": {"enabled": s.rate_limit_enabled, "requests": s.rate_limit_requests,
+                       "window_seconds": s.rate_limit_window},
+        "limits": {"max_page_size": 100, "max_body_bytes": s.max_body_bytes,
+                   "max_concurrent_runs": s.max_concurrent_runs, "default_timeout_seconds": s.default_timeout,
+                   "command_timeout_seconds": s.command_timeout_seconds},
+        "retries": {"default_attempts": s.default_retry_attempts, "default_delay_seconds": s.default_retry_delay},
+        "scheduler": {"enabled": s.scheduler_enabled, "timezone": s.scheduler_timezone},
+        "pipelines_dir": str(s.pipelines_dir) if s.pipelines_dir else None,
+        "observability": {
+            "metrics": "/metrics", "health_endpoint": "/health",
+            "service_metrics_port": s.metrics_port or None,
+            "log_level": s.log_level, "log_format": s.log_format,
+            "tracing": {"exporter": exporter, "protocol": protocol, "endpoint": _address(endpoint),
+                        "service_name": s.otel_service_name or "tauro-gateway"},
+            "health": {"required_services": s.health_required_services,
+                       "heartbeat_max_age_seconds": s.health_heartbeat_max_age_seconds,
+                       "heartbeat_seconds": s.service_heartbeat_seconds},
+        },
+    }
+    if s.tauro_mode == "distributed":
+        facts["kafka"] = {"bootstrap_servers": _servers(s.kafka_bootstrap_servers), "namespace": s.tauro_namespace,
+                          "partitions": s.kafka_partitions}
+        facts["mongodb"] = {"servers": _servers(urlsplit(s.mongodb_url).netloc), "database": s.mongodb_database,
+                            "pool_size": s.mongodb_pool_size}
+    else:
+        facts["data_dir"] = str(s.tauro_data_dir)
+    return facts
 
 
 @router.get("/info", summary="API version and configuration facts (no secrets)")
 async def info(request: Request, ctx: Ctx) -> JSONResponse:
-    s = ctx.settings
-    return ok(request, {
-        "name": "Tauro API",
-        "version": VERSION,
-        "mode": s.tauro_mode,
-        "started_at": ctx.started_at.isoformat().replace("+00:00", "Z"),
-        "api_prefix": "/api/v1",
-        "docs": {"swagger": "/docs", "redoc": "/redoc", "openapi": "/openapi.json"},
-        "auth_enabled": s.enable_auth,
-        "limits": {"max_page_size": 100, "max_body_bytes": s.max_body_bytes,
-                   "max_concurrent_runs": s.max_concurrent_runs, "default_timeout_seconds": s.default_timeout},
-        "pipelines_dir": str(s.pipelines_dir) if s.pipelines_dir else None,
-    })
+    return ok(request, configuration_facts(ctx.settings, ctx))
 
 
 @router.get("/statistics", summary="Platform-wide statistics")

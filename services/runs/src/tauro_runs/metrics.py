@@ -1,0 +1,62 @@
+"""The runs service's Prometheus metrics: runs finished by state, run durations, and the
+number of active runs.
+
+``tauro_runs_total{state}`` and ``tauro_run_duration_seconds`` move when a terminal run
+event is appended (by this process: sum over replicas); ``tauro_active_runs`` is sampled
+from the runs read model (the same on every replica: take the max).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.runs import RunCancelled, RunFailed, RunSucceeded, RunTimedOut
+from tauro_platform.observability.metrics import ACTIVE_RUNS, RUN_DURATION, RUNS_TOTAL
+from tauro_platform.readstore.port import ReadStore
+from tauro_platform.timeutil import parse_iso
+
+from tauro_runs.run_projections import RUNS
+
+log = logging.getLogger("tauro.runs.metrics")
+FINAL_STATE = {RunSucceeded.type_name: "SUCCESS", RunFailed.type_name: "FAILED",
+               RunCancelled.type_name: "CANCELLED", RunTimedOut.type_name: "TIMED_OUT"}
+
+
+class RunMetrics:
+    def __init__(self, read_store: ReadStore, interval: float = 2.0) -> None:
+        self._read = read_store
+        self._interval = interval
+
+    async def after_append(self, events: list[EventEnvelope]) -> None:
+        """Count the runs these appended events finished, and observe their durations."""
+        for event in events:
+            state = FINAL_STATE.get(event.type)
+            if state is None:
+                continue
+            RUNS_TOTAL.labels(state=state).inc()
+            try:
+                run = await self._read.get(RUNS, event.stream_id)
+            except Exception as exc:  # a metric is never worth failing the command for
+                log.warning("run duration not observed", extra={"run_id": event.stream_id,
+                                                                "error": type(exc).__name__})
+                continue
+            if run is not None and run.get("started_at"):
+                seconds = (event.occurred_at - parse_iso(run["started_at"])).total_seconds()
+                RUN_DURATION.observe(max(0.0, seconds))
+
+    async def sample(self) -> int:
+        _, total = await self._read.find(RUNS, {"state": "RUNNING"}, limit=1)
+        ACTIVE_RUNS.set(total)
+        return total
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.sample()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("active runs sample failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(self._interval)
