@@ -13,8 +13,10 @@ import re
 import time
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from opentelemetry.trace import Status, StatusCode
 from prometheus_client import Counter, Histogram
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tauro_platform.observability import logcontext
 from tauro_platform.observability.metrics import FAST_BUCKETS
@@ -30,13 +32,17 @@ _IDS = {"run_id": re.compile(r"/runs/(run_[A-Za-z0-9_.\-]{1,128})"),
         "project_id": re.compile(r"/projects/(proj_[A-Za-z0-9_.\-]{1,128})")}
 
 
-def _route(scope: Scope, status: int) -> str:
-    """The route template (``/api/v1/runs/{run_id}``), so labels stay few whatever the ids."""
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    if isinstance(template, str):
-        return template
-    return "<unmatched>" if status == 404 else "<other>"
+Templates = dict[int, list[tuple[re.Pattern[str], str]]]
+
+
+def _templates(app: Any) -> Templates:
+    """Each route's full path templates (with the prefixes it was included under), with their
+    regexes: a route included twice (``/health`` and ``/api/v1/health``) has two."""
+    found: Templates = {}
+    for context in iter_route_contexts(getattr(app, "routes", [])):
+        if context.path:
+            found.setdefault(id(context.original_route), []).append((compile_path(context.path)[0], context.path))
+    return found
 
 
 def _path_ids(path: str) -> dict[str, str]:
@@ -51,6 +57,19 @@ def _path_ids(path: str) -> dict[str, str]:
 class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._templates: Templates | None = None
+
+    def _route(self, scope: Scope, status: int) -> str:
+        """The route template (``/api/v1/runs/{run_id}``), so labels stay few whatever the ids."""
+        route = scope.get("route")
+        if route is None:
+            return "<unmatched>" if status == 404 else "<other>"
+        if self._templates is None:
+            self._templates = _templates(scope.get("app"))
+        for regex, template in self._templates.get(id(route), ()):
+            if regex.match(scope.get("path", "")):
+                return template
+        return str(getattr(route, "path", "<other>"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,7 +100,7 @@ class ObservabilityMiddleware:
             try:
                 await self.app(scope, receive, send_observed)
             finally:
-                route = _route(scope, status)
+                route = self._route(scope, status)
                 elapsed = time.perf_counter() - started
                 current.update_name(f"{method} {route}")
                 current.set_attribute("http.route", route)
