@@ -42,7 +42,8 @@ class GatewayContext:
 
 
 def get_context(request: Request) -> GatewayContext:
-    ctx: GatewayContext = request.app.state.ctx
+    """The app's context, or the request's copy whose read store is scoped to the caller's projects."""
+    ctx: GatewayContext = getattr(request.state, "ctx", None) or request.app.state.ctx
     return ctx
 
 

@@ -31,7 +31,7 @@ class _TooLarge(Exception):
     pass
 
 
-def _error_body(code: str, message: str, request_id: str) -> bytes:
+def error_body(code: str, message: str, request_id: str) -> bytes:
     meta = {"request_id": request_id, "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "version": VERSION}
     return json.dumps({"error": {"code": code, "message": message, "details": []}, "meta": meta}).encode()
@@ -89,7 +89,7 @@ class RequestContextMiddleware:
                 await self._reject(send_with_headers, request_id)
 
     async def _reject(self, send: Any, request_id: str) -> None:
-        body = _error_body("PAYLOAD_TOO_LARGE", f"request body over {self.max_body_bytes} bytes", request_id)
+        body = error_body("PAYLOAD_TOO_LARGE", f"request body over {self.max_body_bytes} bytes", request_id)
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
