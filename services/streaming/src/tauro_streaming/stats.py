@@ -12,6 +12,7 @@ last write, and records redelivered after a crash are counted again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +59,7 @@ class ReplicaStats:
         self._read = read_store
         self.replica_id = replica_id
         self._counters: dict[str, Counters] = {}
+        self._lock = asyncio.Lock()  # one write at a time: each needs the version the last one left
 
     def get(self, execution_id: str) -> Counters:
         counters = self._counters.get(execution_id)
@@ -73,6 +75,10 @@ class ReplicaStats:
 
     async def write(self, execution_id: str) -> None:
         """Write one execution's counters (and heartbeat) now."""
+        async with self._lock:
+            await self._write(execution_id)
+
+    async def _write(self, execution_id: str) -> None:
         counters = self._counters.get(execution_id)
         if counters is None:
             return
