@@ -33,8 +33,15 @@ def embedded_settings(tmp_path: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = embedded_settings(tmp_path)
+def api_settings(tmp_path: Path) -> Settings:
+    """The settings of the ``api`` platform; a test module overrides this fixture to vary them
+    (``tests/api/auth_support.py``: authentication on)."""
+    return embedded_settings(tmp_path)
+
+
+@pytest.fixture
+async def api(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    settings = api_settings
     adapters = await build_adapters(settings)
     platform = EmbeddedPlatform()
     runs = RunsService(adapters, settings)

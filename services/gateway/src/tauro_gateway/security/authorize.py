@@ -13,13 +13,12 @@ import json
 from typing import Any
 
 from fastapi import Request
-from fastapi.routing import APIRoute
 from tauro_contracts.errors import DomainError, ErrorCode, not_found
 from tauro_contracts.security import Permission
 from tauro_platform.readstore.port import ReadStore
 
 from tauro_gateway.security.principal import Principal
-from tauro_gateway.security.rules import Access, Rule, rule_for
+from tauro_gateway.security.rules import NO_RULE, Access, Rule
 from tauro_gateway.security.scoped import ScopedReadStore
 
 
@@ -34,9 +33,8 @@ async def authorize(request: Request) -> None:
     if not ctx.settings.enable_auth:
         return
     principal: Principal | None = getattr(request.state, "principal", None)
-    route = request.scope.get("route")
-    rule = rule_for(request.method, route.path_format) if isinstance(route, APIRoute) else None
-    if rule is None:
+    rule: Rule | None = getattr(request.state, "access_rule", None)  # found by the middleware
+    if rule is None or rule is NO_RULE:
         raise DomainError(ErrorCode.FORBIDDEN, "this route has no access rule")
     if rule.access is Access.PUBLIC:
         return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,21 +20,27 @@ from tauro_gateway.middleware import error_body
 from tauro_gateway.security.authn import Authenticator, AuthError, challenge
 from tauro_gateway.security.principal import ANONYMOUS, Principal
 from tauro_gateway.security.ratelimit import RateLimiter
-from tauro_gateway.security.rules import DOCS, Access, Rule, rule_for
+from tauro_gateway.security.rules import DOCS, NO_RULE, Access, Rule, rule_for
 
 log = logging.getLogger("tauro.gateway.security")
-NO_RULE = Rule(Access.GLOBAL)
-"""What a route missing from the rule table gets: credentials required, then refused."""
+
+
+def route_templates(app: Any) -> list[tuple[RouteContext, str | None]]:
+    """Every route with its full path template (None for routes FastAPI serves itself)."""
+    return [(rc, rc.path_format if isinstance(rc.original_route, APIRoute) else None)
+            for rc in iter_route_contexts(app.routes)]
 
 
 def route_rule(scope: Scope) -> Rule | None:
     """The rule of the route this request goes to; None when no route matches (404/405)."""
-    for route in scope["app"].router.routes:
+    app = scope["app"]
+    routes = getattr(app.state, "security_routes", None)
+    if routes is None:
+        routes = app.state.security_routes = route_templates(app)
+    for route, template in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            if isinstance(route, APIRoute):
-                return rule_for(scope["method"], route.path_format) or NO_RULE
-            return DOCS
+            return DOCS if template is None else rule_for(scope["method"], template) or NO_RULE
     return None
 
 
@@ -66,6 +72,7 @@ class SecurityMiddleware:
             await _refuse(send, state, 403, "FORBIDDEN", "this route has no access rule")
             return
         state["principal"] = principal
+        state["access_rule"] = rule
         state["actor"] = principal.actor if principal else None
         extra: list[tuple[bytes, bytes]] = []
         if settings.rate_limit_enabled and (rule is None or rule.rate_limited):
