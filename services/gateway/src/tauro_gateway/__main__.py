@@ -26,6 +26,18 @@ class GatewayServer:
         self._probes = probes
         self._task = asyncio.create_task(server.serve())
 
+    async def listening(self, timeout: float = 30.0) -> None:
+        """Return once the server accepts connections, so "ready" is never announced early."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("the HTTP server stopped during start-up")
+            if loop.time() > deadline:
+                raise TimeoutError("the HTTP server did not start listening")
+            await asyncio.sleep(0.02)
+
     async def stop(self) -> None:
         self._server.should_exit = True
         await self._task
@@ -45,7 +57,9 @@ async def start_gateway(adapters: Adapters, settings: Settings) -> GatewayServer
     server = uvicorn.Server(config)
     # the process owns SIGTERM/SIGINT (tauro_platform.process) and stops the server itself
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    return GatewayServer(server, sender, heartbeat, probes)
+    gateway = GatewayServer(server, sender, heartbeat, probes)
+    await gateway.listening()
+    return gateway
 
 
 if __name__ == "__main__":
