@@ -26,10 +26,10 @@ class GatewayServer:
         self._probes = probes
         self._task = asyncio.create_task(server.serve())
 
-    async def listening(self, timeout: float = 30.0) -> None:
+    async def listening(self, within_seconds: float = 30.0) -> None:
         """Return once the server accepts connections, so "ready" is never announced early."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within_seconds
         while not self._server.started:
             if self._task.done():
                 self._task.result()
