@@ -18,6 +18,7 @@ def _dev(args: argparse.Namespace) -> int:
     from tauro_platform.settings import load_settings
 
     os.environ.setdefault("TAURO_MODE", "embedded")
+    os.environ.setdefault("LOG_FORMAT", "text")  # a person reads this terminal; LOG_FORMAT=json for machines
     if args.port:
         os.environ["PORT"] = str(args.port)
     settings = load_settings()
