@@ -158,6 +158,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{V1}/schedules/{{schedule_id}}/enable"): _schedule(SCHEDULES),
     ("POST", f"{V1}/schedules/{{schedule_id}}/disable"): _schedule(SCHEDULES),
     ("POST", f"{V1}/schedules/{{schedule_id}}/backfill"): _schedule(SCHEDULES),
+    ("GET", f"{V1}/schedules/{{schedule_id}}/ticks"): _schedule(READ),
     # observability: platform-wide figures
     ("GET", "/metrics"): globally(READ),
     ("GET", f"{V1}/metrics"): globally(READ),

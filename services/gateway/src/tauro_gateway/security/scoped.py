@@ -5,7 +5,8 @@ statistics of those projects only, and ``get`` of another project's document fin
 nothing (the route then answers 404, as for a missing one). Collections are declared
 here with the field that names their project; an undeclared collection shows nothing
 to a project-scoped caller (fail closed). ``GATED`` collections are only reached through
-a parent the route's rule already checked (a run's logs through the run).
+a parent the route's rule already checked (a run's logs through the run, a schedule's ticks
+through the schedule).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ SCOPED: dict[str, tuple[str, bool]] = {
     "runs": ("project_id", False),
     "schedules": ("project_id", False),
 }
-GATED = frozenset({"run_logs"})
+GATED = frozenset({"run_logs", "schedule_ticks"})
 
 
 class ScopedReadStore:
