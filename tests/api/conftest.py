@@ -26,6 +26,7 @@ def embedded_settings(tmp_path: Path, **overrides: object) -> Settings:
         "tauro_mode": "embedded", "tauro_data_dir": tmp_path / "data", "tauro_work_dir": tmp_path / "work",
         "tauro_output_dir": tmp_path / "output", "pipelines_dir": ROOT / "examples" / "pipelines",
         "max_body_bytes": 64 * 1024, "executor_heartbeat_seconds": 0.5,
+        "rate_limit_requests": 100_000,  # tests poll; tests/api/test_rate_limit.py sets small limits
         "streams_dir": tmp_path / "streams", "stream_stats_interval_seconds": 0.2,
     }
     values.update(overrides)

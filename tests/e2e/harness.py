@@ -108,6 +108,8 @@ class Deployment:
             "TAURO_OUTPUT_DIR": str(self.tmp / "output"), "PIPELINES_DIR": str(ROOT / "examples" / "pipelines"),
             "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "EXECUTOR_HEARTBEAT_SECONDS": "1",
             "COMMAND_TIMEOUT_SECONDS": "20",
+            # the suites drive the API without credentials and poll; tests/e2e/test_auth.py turns these on
+            "ENABLE_AUTH": "false", "RATE_LIMIT_ENABLED": "false",
         })
         env.update(extra)
         return env
