@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import sys
 import time
 from collections import deque
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from tauro_platform.childenv import child_environment
 
 from tauro_executor.process_group import kill_group
 from tauro_executor.protocol import LogLevel, normalize_level
@@ -103,7 +104,7 @@ async def run_attempt(
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
         limit=_LINE_LIMIT,
-        env={**os.environ, **env} if env else None,
+        env=child_environment(env),  # without the service's secrets: user code runs in there
         cwd=cwd,
     )
     state = _State()

@@ -13,6 +13,7 @@ from tauro_contracts.projects import DefinePipeline, DeletePipeline
 from tauro_gateway.context import Ctx, creation_ids
 from tauro_gateway.envelopes import ok, page, public
 from tauro_gateway.query import ListParams, check_id, fields_param, list_params
+from tauro_gateway.security.pipelines import check_pipeline
 
 router = APIRouter(tags=["pipelines"])
 PipelineId = Annotated[str, Path(max_length=140, description="A pipeline id such as pipe_etl")]
@@ -36,6 +37,7 @@ class PipelineCreate(PipelineBody):
 
 
 async def _define(request: Request, ctx: Ctx, body: PipelineBody, project_id: str) -> JSONResponse:
+    check_pipeline(request, body.nodes)
     pipeline_id, command_id = creation_ids(request, "pipe_")
     command = DefinePipeline(
         pipeline_id=pipeline_id, project_id=project_id, name=body.name, spec=body.spec(), mode="create"
@@ -98,6 +100,7 @@ async def get_pipeline(
 @router.put("/pipelines/{pipeline_id}", summary="Change a pipeline (records a new config version)")
 async def update_pipeline(request: Request, ctx: Ctx, pipeline_id: PipelineId, body: PipelineBody) -> JSONResponse:
     current = await ctx.get_live("pipelines", check_id(pipeline_id, "pipe_", "pipeline_id"), "pipeline")
+    check_pipeline(request, body.nodes)
     command = DefinePipeline(
         pipeline_id=pipeline_id, project_id=current["project_id"], name=body.name, spec=body.spec(), mode="update"
     )
