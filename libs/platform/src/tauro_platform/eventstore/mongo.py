@@ -80,6 +80,7 @@ class MongoEventStore:
             return_document=ReturnDocument.AFTER,
             session=session,
         )
+        assert counter is not None, "upsert returns the document"
         first = int(counter["position"]) - len(events) + 1
         now = time.time()
         docs = [

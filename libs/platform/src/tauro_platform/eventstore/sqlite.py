@@ -10,13 +10,16 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tauro_contracts.envelope import EventEnvelope
 
 from tauro_platform.eventstore.codec import dumps, from_record, to_record
 from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, StreamWrite, check_writes
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -45,7 +48,7 @@ class SqliteEventStore:
         self._db.executescript(_SCHEMA)
         self._lock = asyncio.Lock()
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._lock:
             work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
             try:
@@ -103,7 +106,7 @@ class SqliteEventStore:
         row = cur.execute("SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)).fetchone()
         return int(row[0] or 0)
 
-    def _select(self, where: str, args: tuple, limit: int | None = None) -> list[EventEnvelope]:  # type: ignore[type-arg]
+    def _select(self, where: str, args: tuple[Any, ...], limit: int | None = None) -> list[EventEnvelope]:
         sql = f"SELECT position, record FROM events WHERE {where} ORDER BY position"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
@@ -23,7 +24,7 @@ class MongoReadStore:
         self._prefix = prefix
         self._ttl_indexed: set[str] = set()
 
-    def _coll(self, name: str):  # type: ignore[no-untyped-def]
+    def _coll(self, name: str) -> AsyncCollection[dict[str, Any]]:
         return self._db[self._prefix + name]
 
     async def ensure_index(self, collection: str, keys: Sequence[tuple[str, int]]) -> None:
@@ -53,8 +54,8 @@ class MongoReadStore:
         check_filter(where)
         numeric = {field: {"$type": "number"}}
         # $and keeps a condition that ``where`` itself has on ``field``.
-        match = {"$and": [where, numeric]} if where else numeric
-        pipeline = [{"$match": match}, {"$group": {"_id": None, "avg": {"$avg": f"${field}"}}}]
+        match: dict[str, Any] = {"$and": [where, numeric]} if where else numeric
+        pipeline: list[dict[str, Any]] = [{"$match": match}, {"$group": {"_id": None, "avg": {"$avg": f"${field}"}}}]
         rows = [row async for row in await self._coll(collection).aggregate(pipeline)]
         return float(rows[0]["avg"]) if rows and rows[0]["avg"] is not None else None
 
