@@ -2,7 +2,8 @@
 # Distributed mode without Docker: real Kafka + the MongoDB-wire server, and every
 # Tauro service as its own process. Usage: scripts/dist.sh up|down|status
 # Logs and PID files: .tauro/dist/<service>.{log,pid}. SECRET_KEY: taken from the
-# environment, else a random one generated once into .tauro/dist/secret.
+# environment, else a random one generated once into .tauro/dist/secret; likewise
+# TAURO_ADMIN_API_KEY (the first admin key, authentication being on) in .tauro/dist/admin-key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIST=.tauro/dist
@@ -19,7 +20,11 @@ up() {
     [[ -f "$DIST/secret" ]] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(48))' > "$DIST/secret"
     SECRET_KEY="$(cat "$DIST/secret")"
   fi
-  export SECRET_KEY KAFKA_BOOTSTRAP_SERVERS MONGODB_URL TAURO_MODE=distributed PORT
+  if [[ -z "${TAURO_ADMIN_API_KEY:-}" ]]; then  # authentication is on: a first admin key, kept beside the secret
+    [[ -s "$DIST/admin-key" ]] || (umask 077; SECRET_KEY="$SECRET_KEY" "$PY" -m tauro_cli.main keygen > "$DIST/admin-key")
+    TAURO_ADMIN_API_KEY="$(cat "$DIST/admin-key")"
+  fi
+  export SECRET_KEY TAURO_ADMIN_API_KEY KAFKA_BOOTSTRAP_SERVERS MONGODB_URL TAURO_MODE=distributed PORT
   for svc in "${SERVICES[@]}"; do
     if running "$svc"; then echo "$svc already running (pid $(cat "$DIST/$svc.pid"))"; continue; fi
     OTEL_SERVICE_NAME="tauro-$svc" nohup "$PY" -m "tauro_$svc" >> "$DIST/$svc.log" 2>&1 &
@@ -32,6 +37,7 @@ up() {
       echo "  API:   http://127.0.0.1:$PORT/api/v1"
       echo "  Docs:  http://127.0.0.1:$PORT/docs"
       echo "  Logs:  $DIST/*.log    Stop: make down"
+      echo "  Admin API key (send as X-API-Key; TAURO_API_KEY for the CLI): $DIST/admin-key"
       return 0
     fi
     sleep 1

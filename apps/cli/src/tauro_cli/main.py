@@ -35,6 +35,20 @@ def _rebuild(args: argparse.Namespace) -> int:
     return asyncio.run(rebuild_read_models(check=args.check))
 
 
+def _keygen(args: argparse.Namespace) -> int:
+    """Print a new API key for the deployment whose SECRET_KEY is in the environment (or .env):
+    the value for TAURO_ADMIN_API_KEY, registered as a global admin key when the runs service starts."""
+    from tauro_platform import apikeys
+    from tauro_platform.settings import MIN_SECRET_LENGTH, Settings
+
+    secret = Settings().secret_key
+    if len(secret) < MIN_SECRET_LENGTH:
+        print(f"tauro: set SECRET_KEY (at least {MIN_SECRET_LENGTH} characters) first", file=sys.stderr)
+        return 2
+    print(apikeys.new_key(secret).key)
+    return 0
+
+
 def _params(pairs: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs:
@@ -119,6 +133,8 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = sub.add_parser("rebuild", help="drop the read models and replay the event log (distributed mode)")
     rebuild.add_argument("--check", action="store_true", help="exit 1 unless the rebuilt models equal the old ones")
     rebuild.set_defaults(func=_rebuild)
+    keygen = sub.add_parser("keygen", help="print a new API key of this deployment (for TAURO_ADMIN_API_KEY)")
+    keygen.set_defaults(func=_keygen)
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", default=None, help="gateway URL (TAURO_URL)")
