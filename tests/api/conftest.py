@@ -16,6 +16,7 @@ from tauro_platform.adapters import build_adapters
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.settings import Settings
 from tauro_runs.service import RunsService, load_pipeline_files
+from tauro_scheduler.service import SchedulerService
 from tauro_streaming.service import StreamingService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +53,9 @@ async def api(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     executor = ExecutorService(adapters, settings, executor_id="test-executor")
     await executor.start()
     platform.parts.append(executor)
+    scheduler = SchedulerService(adapters, settings, instance_id="test-scheduler")
+    await scheduler.start()
+    platform.parts.append(scheduler)
     shutil.copytree(ROOT / "examples" / "streams", settings.streams_dir, dirs_exist_ok=True)
     streaming = StreamingService(adapters, settings, replica_id="test-streaming")
     await streaming.start()

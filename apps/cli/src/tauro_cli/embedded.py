@@ -11,6 +11,7 @@ from tauro_gateway.__main__ import start_gateway
 from tauro_platform.adapters import Adapters
 from tauro_platform.settings import Settings
 from tauro_runs.service import RunsService, load_pipeline_files
+from tauro_scheduler.service import SchedulerService
 from tauro_streaming.service import StreamingService
 
 log = logging.getLogger("tauro.embedded")
@@ -34,6 +35,9 @@ async def start_embedded(adapters: Adapters, settings: Settings) -> EmbeddedPlat
     executor = ExecutorService(adapters, settings, executor_id="embedded-executor")
     await executor.start()
     platform.parts.append(executor)
+    scheduler = SchedulerService(adapters, settings, instance_id="embedded-scheduler")
+    await scheduler.start()
+    platform.parts.append(scheduler)
     streaming = StreamingService(adapters, settings, replica_id="embedded-streaming")
     await streaming.start()
     platform.parts.append(streaming)

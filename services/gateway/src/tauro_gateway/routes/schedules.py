@@ -1,0 +1,265 @@
+"""``/schedules``: CRUD, enable/disable, backfill, and the ticks each schedule reached.
+
+Writes are commands to the scheduler service (request/reply); reads come from its
+``schedules`` and ``schedule_ticks`` read models, with run statistics from the runs
+read model. ``max_concurrency`` and ``timeout_seconds`` are accepted at the top level
+(as in the spec's create example) or inside ``config`` (as in its schedule object).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
+from tauro_contracts.schedules import (
+    MAX_CONCURRENCY,
+    MAX_GRACE_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+    BackfillSchedule,
+    CatchUpPolicyName,
+    CreateSchedule,
+    DeleteSchedule,
+    DisableSchedule,
+    EnableSchedule,
+    Notifications,
+    OverlapPolicyName,
+    Params,
+    UpdateSchedule,
+)
+
+from tauro_gateway.context import Ctx, creation_ids
+from tauro_gateway.envelopes import ok, page, public
+from tauro_gateway.query import ListParams, check_id, fields_param, list_params
+
+router = APIRouter(prefix="/schedules", tags=["schedules"])
+ScheduleId = Annotated[str, Path(max_length=140, description="A schedule id such as sched_456")]
+SORTABLE = ("created_at", "updated_at", "next_run_at", "last_run_at")
+TICK_SORTABLE = ("nominal_time", "recorded_at", "fired_at")
+TICK_STATUSES = ("fired", "waiting", "skipped", "missed", "failed")
+SHOWN = ("id", "project_id", "pipeline_id", "pipeline_name", "kind", "expression", "timezone", "enabled",
+         "description", "params", "max_concurrency", "timeout_seconds", "overlap_policy", "catch_up_policy",
+         "catch_up_window_seconds", "misfire_grace_seconds", "config", "created_at", "updated_at", "next_run_at",
+         "last_run_at", "waiting_count", "tick_counts")
+FAILED = ("FAILED", "TIMED_OUT")
+ACTIVE = ("PENDING", "QUEUED", "RUNNING")
+
+
+class ConfigBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
+    retry_on_failure: bool | None = None
+    notifications: Notifications | None = None
+
+
+class ScheduleFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str | None = Field(default=None, max_length=2000)
+    params: Params | None = None
+    max_concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY,
+                                        description="Runs of this schedule active at once (default 1)")
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
+    overlap_policy: OverlapPolicyName | None = Field(
+        default=None, description="A due tick while max_concurrency runs are active: skip (default), buffer_one, "
+                                  "allow_all (wait), cancel_running")
+    catch_up_policy: CatchUpPolicyName | None = Field(
+        default=None, description="Ticks missed while no scheduler ran: none, latest (default), all")
+    catch_up_window_seconds: int | None = Field(default=None, ge=1, le=366 * 86400,
+                                                description="catch-up 'all': oldest missed tick that still fires")
+    misfire_grace_seconds: int | None = Field(default=None, ge=1, le=MAX_GRACE_SECONDS,
+                                              description="A tick this late still counts as on time (default 60)")
+    config: ConfigBody | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The command fields, with ``config.max_concurrency``/``timeout_seconds`` lifted to the top."""
+        values = self.model_dump(exclude_none=True, include=set(ScheduleFields.model_fields) - {"config"})
+        if self.config is not None:
+            for name in ("max_concurrency", "timeout_seconds"):
+                inner = getattr(self.config, name)
+                if inner is not None and values.setdefault(name, inner) != inner:
+                    raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid schedule", [ErrorDetail(
+                        field=f"config.{name}", message=f"differs from the top-level {name}")])
+            rest = self.config.model_dump(exclude_none=True, exclude={"max_concurrency", "timeout_seconds"})
+            if rest:
+                values["config"] = rest
+        return values
+
+
+class ScheduleCreate(ScheduleFields):
+    project_id: str = Field(pattern=r"^proj_[A-Za-z0-9_.\-]{1,128}$")
+    pipeline_id: str = Field(min_length=1, max_length=140, description="Pipeline id or name")
+    kind: str = Field(max_length=20, description="CRON or INTERVAL")
+    expression: str = Field(max_length=200, description="5-field CRON, or an interval such as 15s, 1h30m, 1d")
+    timezone: str | None = Field(default=None, max_length=64, description="IANA time zone (default UTC)")
+    enabled: bool = True
+
+
+class ScheduleUpdate(ScheduleFields):
+    pipeline_id: str | None = Field(default=None, min_length=1, max_length=140)
+    kind: str | None = Field(default=None, max_length=20)
+    expression: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    enabled: bool | None = None
+
+
+class BackfillBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    count: int | None = Field(default=None, description="The N most recent nominal times before now")
+    start: datetime | None = Field(default=None, description="With end: every nominal time in [start, end]")
+    end: datetime | None = None
+    dry_run: bool = Field(default=False, description="Only list the nominal times and run ids")
+
+
+async def _statistics(ctx: Ctx, schedule_id: str) -> dict[str, Any]:
+    by_state = {k: v for k, v in (await ctx.read_store.count_by("runs", {"schedule_id": schedule_id}, "state")).items()
+                if k is not None}
+    finished = sum(v for k, v in by_state.items() if k not in ACTIVE)
+    success = by_state.get("SUCCESS", 0)
+    return {
+        "total_runs": sum(by_state.values()), "successful_runs": success,
+        "failed_runs": sum(by_state.get(s, 0) for s in FAILED), "cancelled_runs": by_state.get("CANCELLED", 0),
+        "active_runs": sum(by_state.get(s, 0) for s in ACTIVE), "runs_by_state": by_state,
+        "success_rate": round(success / finished, 4) if finished else None,
+    }
+
+
+async def schedule_view(ctx: Ctx, doc: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+    view = {k: doc.get(k) for k in SHOWN}
+    view["config"] = {"max_concurrency": doc["max_concurrency"], "timeout_seconds": doc["timeout_seconds"],
+                      **(doc.get("config") or {})}
+    if not fields or "statistics" in fields:
+        view["statistics"] = await _statistics(ctx, doc["id"])
+    return public(view, fields)
+
+
+async def _send_and_show(request: Request, ctx: Ctx, command: Any, schedule_id: str) -> JSONResponse:
+    await ctx.send(request, command, key=schedule_id)
+    return ok(request, await schedule_view(ctx, await ctx.get_live("schedules", schedule_id, "schedule")))
+
+
+@router.get("", summary="List schedules")
+async def list_schedules(
+    request: Request,
+    ctx: Ctx,
+    params: Annotated[ListParams, Depends(list_params(SORTABLE))],
+    project_id: Annotated[str | None, Query(max_length=140)] = None,
+    pipeline_id: Annotated[str | None, Query(max_length=140)] = None,
+    enabled: bool | None = None,
+) -> JSONResponse:
+    where: dict[str, Any] = {"deleted": False}
+    if project_id is not None:
+        where["project_id"] = check_id(project_id, "proj_", "project_id")
+    if pipeline_id is not None:
+        where["pipeline_id"] = pipeline_id
+    if enabled is not None:
+        where["enabled"] = enabled
+    docs, total = await ctx.read_store.find("schedules", where, params.sort, params.offset, params.limit)
+    items = [await schedule_view(ctx, d, params.fields) for d in docs]
+    return page(request, items, total, params.limit, params.offset)
+
+
+@router.post("", status_code=201, summary="Create a schedule (honours Idempotency-Key)")
+async def create_schedule(request: Request, ctx: Ctx, body: ScheduleCreate) -> JSONResponse:
+    schedule_id, command_id = creation_ids(request, "sched_")
+    values = body.settings()
+    command = CreateSchedule(
+        schedule_id=schedule_id, project_id=body.project_id, pipeline_id=body.pipeline_id, kind=body.kind,
+        expression=body.expression, timezone=body.timezone, enabled=body.enabled, **values,
+    )
+    await ctx.send(request, command, key=schedule_id, command_id=command_id)
+    doc = await ctx.get_live("schedules", schedule_id, "schedule")
+    return ok(request, await schedule_view(ctx, doc), status=201)
+
+
+@router.get("/{schedule_id}", summary="Get a schedule: definition, next and last run, statistics")
+async def get_schedule(
+    request: Request, ctx: Ctx, schedule_id: ScheduleId, fields: Annotated[list[str] | None, Depends(fields_param)]
+) -> JSONResponse:
+    doc = await ctx.get_live("schedules", check_id(schedule_id, "sched_", "schedule_id"), "schedule")
+    return ok(request, await schedule_view(ctx, doc, fields))
+
+
+@router.put("/{schedule_id}", summary="Update a schedule (fields not given are kept)")
+async def update_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId, body: ScheduleUpdate) -> JSONResponse:
+    check_id(schedule_id, "sched_", "schedule_id")
+    values = body.settings()
+    command = UpdateSchedule(schedule_id=schedule_id, pipeline_id=body.pipeline_id, kind=body.kind,
+                             expression=body.expression, timezone=body.timezone, enabled=body.enabled, **values)
+    return await _send_and_show(request, ctx, command, schedule_id)
+
+
+@router.delete("/{schedule_id}", summary="Delete a schedule; its waiting ticks are dropped")
+async def delete_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId) -> JSONResponse:
+    check_id(schedule_id, "sched_", "schedule_id")
+    await ctx.send(request, DeleteSchedule(schedule_id=schedule_id), key=schedule_id)
+    return ok(request, {"id": schedule_id, "deleted": True})
+
+
+@router.post("/{schedule_id}/enable", summary="Enable a schedule: ticks from now on fire")
+async def enable_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId) -> JSONResponse:
+    check_id(schedule_id, "sched_", "schedule_id")
+    return await _send_and_show(request, ctx, EnableSchedule(schedule_id=schedule_id), schedule_id)
+
+
+@router.post("/{schedule_id}/disable", summary="Disable a schedule: no new ticks (waiting ones still run)")
+async def disable_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId) -> JSONResponse:
+    check_id(schedule_id, "sched_", "schedule_id")
+    return await _send_and_show(request, ctx, DisableSchedule(schedule_id=schedule_id), schedule_id)
+
+
+@router.post("/{schedule_id}/backfill", status_code=202,
+             summary="Queue runs for past nominal times ({count} or {start, end}); returns them")
+async def backfill_schedule(
+    request: Request, ctx: Ctx, schedule_id: ScheduleId, body: BackfillBody | None = None
+) -> JSONResponse:
+    check_id(schedule_id, "sched_", "schedule_id")
+    body = body or BackfillBody(count=None)
+    backfill_id, command_id = creation_ids(request, "bf_", schedule_id)
+    fields = {"schedule_id": schedule_id, "backfill_id": backfill_id, "count": body.count, "start": body.start,
+              "end": body.end}
+    result = await ctx.send(request, BackfillSchedule(**fields, dry_run=body.dry_run), key=schedule_id,
+                            command_id=command_id)
+    if "nominal_times" not in result:  # a replayed request is answered from its events: list them again
+        result = await ctx.send(request, BackfillSchedule(**fields, dry_run=True), key=schedule_id)
+        result["dry_run"] = body.dry_run
+    data = {k: v for k, v in result.items() if k not in ("streams", "id", "changed")}
+    return ok(request, data, status=200 if body.dry_run else 202)
+
+
+@router.get("/{schedule_id}/ticks", summary="The ticks a schedule reached: fired, waiting, skipped, missed, failed")
+async def schedule_ticks(
+    request: Request,
+    ctx: Ctx,
+    schedule_id: ScheduleId,
+    params: Annotated[ListParams, Depends(list_params(TICK_SORTABLE, default_sort="-nominal_time"))],
+    status: Annotated[str | None, Query(max_length=100, description="Status, or several comma-separated")] = None,
+    reason: Annotated[str | None, Query(max_length=40)] = None,
+    origin: Annotated[str | None, Query(pattern="^(schedule|catch_up|backfill)$")] = None,
+) -> JSONResponse:
+    await ctx.get_live("schedules", check_id(schedule_id, "sched_", "schedule_id"), "schedule")
+    where: dict[str, Any] = {"schedule_id": schedule_id}
+    if status is not None:
+        statuses = [s.strip().lower() for s in status.split(",") if s.strip()]
+        bad = [s for s in statuses if s not in TICK_STATUSES]
+        if bad:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter", [ErrorDetail(
+                field="status", message=f"unknown status(es) {bad}; use {list(TICK_STATUSES)}")])
+        where["status"] = {"$in": statuses}
+    if reason is not None:
+        where["reason"] = reason
+    if origin is not None:
+        where["origin"] = origin
+    docs, total = await ctx.read_store.find("schedule_ticks", where, params.sort, params.offset, params.limit)
+    run_ids = [d["run_id"] for d in docs if d.get("run_id")]
+    runs, _ = await ctx.read_store.find("runs", {"_id": {"$in": run_ids}}) if run_ids else ([], 0)
+    states = {r["_id"]: r["state"] for r in runs}
+    items = []
+    for doc in docs:
+        item = public({k: v for k, v in doc.items() if k != "launch"})
+        item["run_state"] = states.get(doc.get("run_id") or "")
+        items.append(public(item, params.fields))
+    return page(request, items, total, params.limit, params.offset)

@@ -1,0 +1,217 @@
+"""Read models of the scheduler.
+
+- ``schedules``: one document per schedule, ``state.to_doc`` of its folded stream — every
+  spec field, ``next_run_at``, ``last_run_at``, the waiting ticks and tick counts. It is
+  also the snapshot ``ScheduleStates`` starts from.
+- ``schedule_ticks``: one document per tick that got an outcome (id = tick id): fired,
+  waiting, skipped, missed or failed, with its reason and its run. ``RunCreated`` of a
+  scheduled run marks its tick ``run_created``, which is how a restarted scheduler finds
+  fired ticks whose run was never created. A tick's document changes as it moves on
+  (missed, then backfilled: waiting, then fired); each change is applied once, in log
+  order, by comparing global positions.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from tauro_contracts.base import Event
+from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.runs import RunCreated
+from tauro_contracts.schedules import (
+    BackfillRequested,
+    TickFailed,
+    TickFired,
+    TickQueued,
+    TickSkipped,
+    TicksMissed,
+)
+from tauro_platform.readstore.port import Doc, ReadStore
+from tauro_platform.runtime.projector import Projection
+from tauro_platform.timeutil import iso, parse_iso
+
+from tauro_scheduler.domain.ticks import logical_date as render_logical_date
+from tauro_scheduler.domain.ticks import tick_id
+from tauro_scheduler.state import SCHEDULE_EVENTS, Schedule, evolve, from_doc, to_doc
+
+SCHEDULES = "schedules"
+TICKS = "schedule_ticks"
+Change = Callable[[Doc], Doc]
+
+
+def evolve_schedule_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | None:
+    state = from_doc(doc) if doc is not None else Schedule()
+    return to_doc(evolve(state, event, env))
+
+
+class _Recent:
+    """The documents this projection wrote last, by id: the expected version of the next
+    write without reading it first (a stale entry only costs a failed write and a read)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._docs: OrderedDict[str, Doc] = OrderedDict()
+        self._size = size
+
+    def get(self, doc_id: str) -> Doc | None:
+        return self._docs.get(doc_id)
+
+    def put(self, doc: Doc) -> None:
+        self._docs[doc["_id"]] = doc
+        self._docs.move_to_end(doc["_id"])
+        while len(self._docs) > self._size:
+            self._docs.popitem(last=False)
+
+    def drop(self, doc_id: str) -> None:
+        self._docs.pop(doc_id, None)
+
+
+class ScheduleProjection:
+    """``schedules``: one document per schedule stream, as ``StreamDocProjection`` builds
+    them, but writing on the version it wrote last instead of reading the document first."""
+
+    types = SCHEDULE_EVENTS
+    collections: tuple[str, ...] = (SCHEDULES,)
+
+    def __init__(self) -> None:
+        self._recent = _Recent()
+
+    async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
+        doc = self._recent.get(event.stream_id)
+        for _ in range(20):
+            if doc is None or doc["_v"] >= event.stream_version:
+                doc = await store.get(SCHEDULES, event.stream_id)
+                if doc is not None and doc["_v"] >= event.stream_version:
+                    return
+            new = evolve_schedule_doc(doc, payload, event)
+            if new is None:
+                return
+            new = {**new, "_id": event.stream_id, "_v": event.stream_version}
+            if await store.put_versioned(SCHEDULES, new, doc["_v"] if doc else None):
+                self._recent.put(new)
+                return
+            self._recent.drop(event.stream_id)
+            doc = None
+        raise RuntimeError(f"could not apply {event.type} to {SCHEDULES}/{event.stream_id}")
+
+
+class TickProjection:
+    """One document per tick; see the module docstring."""
+
+    types = frozenset({TickFired.type_name, TickQueued.type_name, TickSkipped.type_name, TicksMissed.type_name,
+                       TickFailed.type_name, BackfillRequested.type_name, RunCreated.type_name})
+    collections: tuple[str, ...] = (TICKS,)
+
+    def __init__(self) -> None:
+        self._recent = _Recent()
+
+    async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
+        at = iso(event.occurred_at)
+        position = event.global_position or 0
+        for doc_id, base, change in self._changes(payload, at):
+            await self._apply(store, doc_id, position, base, change)
+
+    async def _apply(self, store: ReadStore, doc_id: str, position: int, base: Doc | None, change: Change) -> None:
+        """Apply ``change`` to the tick document unless an event at or after ``position`` did
+        already. A ``base`` is inserted as new if absent (tried first: most ticks are new);
+        without one the change only applies to an existing document."""
+        doc = self._recent.get(doc_id)
+        if doc is None and base is not None:
+            new = {**change(base), "_id": doc_id, "_v": position}
+            if await store.put_versioned(TICKS, new, None):
+                self._recent.put(new)
+                return
+        for _ in range(20):
+            if doc is None or doc["_v"] >= position:
+                doc = await store.get(TICKS, doc_id)
+                if doc is not None and doc["_v"] >= position:
+                    return
+            if doc is None and base is None:
+                return
+            new = {**change(doc if doc is not None else base or {}), "_id": doc_id, "_v": position}
+            if await store.put_versioned(TICKS, new, doc["_v"] if doc is not None else None):
+                self._recent.put(new)
+                return
+            self._recent.drop(doc_id)
+            doc = None
+        raise RuntimeError(f"could not apply an event to {TICKS}/{doc_id}")
+
+    @staticmethod
+    def _changes(payload: Event, at: str) -> list[tuple[str, Doc | None, Change]]:
+        match payload:
+            case TickFired():
+                launch = {"project_id": payload.project_id, "pipeline_id": payload.pipeline_id,
+                          "params": payload.params, "timeout_seconds": payload.timeout_seconds,
+                          "cancel_run_ids": payload.cancel_run_ids}
+                fields = {"status": "fired", "origin": payload.origin, "run_id": payload.run_id, "fired_at": at,
+                          "logical_date": payload.logical_date,
+                          "reason": None, "message": None, "error": None, "backfill_id": payload.backfill_id,
+                          "launch": launch, "cancelled_run_ids": payload.cancel_run_ids}
+                base = _base(payload.schedule_id, payload.tick_id, iso(payload.nominal), payload.logical_date, at)
+                return [(payload.tick_id, base, _set(fields, run_created=False))]
+            case TickQueued():
+                fields = {"status": "waiting", "origin": payload.origin, "run_id": payload.run_id,
+                          "reason": payload.reason, "message": payload.message, "queued_at": at}
+                base = _base(payload.schedule_id, payload.tick_id, iso(payload.nominal), None, at)
+                return [(payload.tick_id, base, _set(fields))]
+            case TickSkipped():
+                fields = {"status": "skipped", "reason": payload.reason, "message": payload.message}
+                base = _base(payload.schedule_id, payload.tick_id, iso(payload.nominal), None, at)
+                return [(payload.tick_id, base, _set(fields))]
+            case TicksMissed():
+                changes: list[tuple[str, Doc | None, Change]] = []
+                for tick in payload.ticks:
+                    fields = {"status": "missed", "reason": tick.reason, "message": tick.message}
+                    base = _base(payload.schedule_id, tick.tick_id, iso(tick.nominal), None, at)
+                    changes.append((tick.tick_id, base, _set(fields)))
+                if payload.omitted_from is not None and payload.omitted_to is not None:
+                    gap_id = f"gap_{payload.schedule_id}_{iso(payload.omitted_from)}"
+                    count = "an uncounted number of" if payload.omitted < 0 else str(payload.omitted)
+                    message = (f"{count} ticks from {iso(payload.omitted_from)} to {iso(payload.omitted_to)} passed "
+                               "while no scheduler ran; too many to decide one by one, none fired")
+                    fields = {"status": "missed", "reason": "catch_up_limit", "message": message,
+                              "range_from": iso(payload.omitted_from), "range_to": iso(payload.omitted_to),
+                              "count": payload.omitted}
+                    base = _base(payload.schedule_id, gap_id, iso(payload.omitted_to), None, at)
+                    changes.append((gap_id, base, _set(fields)))
+                return changes
+            case TickFailed():
+                fields = {"status": "failed", "error": payload.error,
+                          "reason": "run_rejected", "message": str(payload.error.get("message", ""))}
+                return [(payload.tick_id, None, _set(fields))]
+            case BackfillRequested():
+                changes = []
+                for nominal, run_id in zip(payload.nominals, payload.run_ids, strict=True):
+                    ident = tick_id(payload.schedule_id, nominal)
+                    fields = {"status": "waiting", "origin": "backfill", "run_id": run_id, "reason": "backfill",
+                              "message": f"backfill {payload.backfill_id}: waiting for a free slot",
+                              "backfill_id": payload.backfill_id, "queued_at": at}
+                    base = _base(payload.schedule_id, ident, iso(nominal), None, at)
+                    changes.append((ident, base, _set(fields)))
+                return changes
+            case RunCreated() if payload.schedule_id and payload.logical_date:
+                try:
+                    nominal = parse_iso(payload.logical_date)
+                except ValueError:
+                    return []
+                return [(tick_id(payload.schedule_id, nominal), None, _set({}, run_created=True))]
+        return []
+
+
+def _base(schedule_id: str, ident: str, nominal: str, logical: str | None, at: str) -> Doc:
+    return {"id": ident, "schedule_id": schedule_id, "nominal_time": nominal,
+            "logical_date": logical or render_logical_date(parse_iso(nominal)), "recorded_at": at,
+            "status": None, "origin": "schedule", "reason": None, "message": None, "run_id": None,
+            "run_created": False}
+
+
+def _set(fields: Doc, **extra: Any) -> Change:
+    def change(doc: Doc) -> Doc:
+        return {**doc, **fields, **extra}
+
+    return change
+
+
+def projections() -> list[Projection]:
+    return [ScheduleProjection(), TickProjection()]

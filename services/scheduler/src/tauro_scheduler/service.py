@@ -1,0 +1,113 @@
+"""Assembling the scheduler service from adapters: command host, launcher, firing loop.
+
+- The host consumes ``tauro.commands.scheduler`` (group ``tauro-scheduler``, so replicas
+  share the commands), decides with ``SchedulerHandlers`` and projects the ``schedules``
+  and ``schedule_ticks`` read models.
+- After every append, fired ticks go to the ``Launcher`` (runs created through the runs
+  service) and a changed schedule wakes the firing loop.
+- The ``FiringLoop`` fires due ticks and repairs interrupted launches; it only runs with
+  ``SCHEDULER_ENABLED`` (the API works either way). ``SCHEDULER_TIMEZONE`` is the time
+  zone of schedules created without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+
+from tauro_contracts import topics
+from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.schedules import RecordTickFailure, ScheduleCreated, ScheduleEnabled, ScheduleUpdated
+from tauro_platform.adapters import Adapters
+from tauro_platform.runtime.commands import local_envelope
+from tauro_platform.runtime.host import ServiceHost
+from tauro_platform.runtime.sender import CommandSender
+from tauro_platform.settings import Settings
+
+from tauro_scheduler.domain import parse_timezone
+from tauro_scheduler.firing import Firing, FiringLoop
+from tauro_scheduler.handlers import SchedulerHandlers
+from tauro_scheduler.launcher import Launcher
+from tauro_scheduler.loading import ScheduleStates
+from tauro_scheduler.projections import SCHEDULES, TICKS, projections
+
+log = logging.getLogger("tauro.scheduler")
+WAKE_TYPES = frozenset({ScheduleCreated.type_name, ScheduleUpdated.type_name, ScheduleEnabled.type_name})
+INDEXES = (
+    (SCHEDULES, (("enabled", 1), ("next_run_at", 1))),
+    (SCHEDULES, (("waiting_count", 1),)),
+    (SCHEDULES, (("project_id", 1), ("enabled", 1))),
+    (TICKS, (("schedule_id", 1), ("nominal_time", -1))),
+    (TICKS, (("status", 1), ("run_created", 1), ("fired_at", 1))),
+)  # the runs read model's (schedule_id, state) index comes with the platform's migration 0001
+
+
+class SchedulerService:
+    """The scheduler: its command host plus the launcher and the firing loop."""
+
+    def __init__(self, adapters: Adapters, settings: Settings, instance_id: str | None = None) -> None:
+        parse_timezone(settings.scheduler_timezone)
+        self.instance_id = instance_id or f"sched-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.actor = f"system:scheduler:{self.instance_id}"
+        self._adapters = adapters
+        self.states = ScheduleStates(adapters.store, adapters.read_store)
+        handlers = SchedulerHandlers(self.states, adapters.read_store, settings.scheduler_timezone)
+        self.host = ServiceHost(
+            name="scheduler",
+            command_topic=topics.COMMANDS_SCHEDULER,
+            store=adapters.store,
+            bus=adapters.bus,
+            read_store=adapters.read_store,
+            handlers=handlers.table(),
+            projections=projections(),
+            partitions=settings.kafka_partitions,
+        )
+        self.sender = CommandSender(adapters.bus, self.instance_id, settings.command_timeout_seconds)
+        self.launcher = Launcher(self.sender, self._record_failure)
+        handlers.book = self.launcher
+        self.firing = Firing(adapters.store, adapters.bus, self.states, handlers, self._after_append, self.actor)
+        self.loop = FiringLoop(self.firing, self.states, adapters.read_store, self.launcher)
+        self.host.processor.after_append = self._after_append
+        self._firing = settings.scheduler_enabled
+        self._task: asyncio.Task[None] | None = None
+
+    async def _after_append(self, events: list[EventEnvelope]) -> None:
+        self.states.absorb(events)
+        self.launcher.submit_events(events)
+        if any(e.type in WAKE_TYPES for e in events):
+            self.loop.wake()
+
+    async def _record_failure(self, command: RecordTickFailure) -> None:
+        reply = await self.host.processor.process(local_envelope(command, self.actor))
+        log.warning("scheduled run refused", extra={"run_id": command.run_id, "error": command.error,
+                                                    "recorded": reply.ok})
+
+    async def _ensure_indexes(self) -> None:
+        ensure = getattr(self._adapters.read_store, "ensure_index", None)
+        if ensure is None:
+            return
+        for collection, keys in INDEXES:
+            try:
+                await ensure(collection, list(keys))
+            except Exception:  # an index is a speed-up; a conflicting one made elsewhere is not fatal
+                log.warning("could not create a read-model index", extra={"collection": collection}, exc_info=True)
+
+    async def start(self) -> None:
+        await self._ensure_indexes()
+        await self.host.start()
+        await self.sender.start()
+        self.launcher.start()
+        if self._firing:
+            self._task = asyncio.create_task(self.loop.run(), name="scheduler-firing")
+        log.info("scheduler started", extra={"instance_id": self.instance_id, "firing": self._firing})
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.launcher.stop()
+        await self.sender.stop()
+        await self.host.stop()
