@@ -3,7 +3,9 @@ their committed offsets and their open windows (snapshots survive in the data fo
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -67,3 +69,37 @@ async def test_restart_resumes_running_executions_with_their_open_windows(tmp_pa
     finally:
         await collector.stop()
         await _close(adapters, streaming, sender, api)
+
+
+async def test_an_execution_whose_callable_is_gone_after_a_restart_ends_failed(tmp_path: Path) -> None:
+    module = f"tauro_udf_{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / "udfs"
+    folder.mkdir()
+    (folder / f"{module}.py").write_text("def tag(record):\n    return {**record, 'tagged': True}\n")
+    sys.path.insert(0, str(folder))
+    try:
+        adapters, streaming, sender, api = await _platform(tmp_path)
+        (tmp_path / "streams").mkdir(exist_ok=True)
+        (tmp_path / "streams" / "udf.yaml").write_text(json.dumps({
+            "input_topics": ["udf.in"], "output_topic": "udf.out",
+            "processors": [{"type": "python", "callable": f"{module}:tag"}],
+        }))
+        execution_id = (await start(api, config="udf.yaml"))["execution_id"]
+        await wait_status(api, execution_id, lambda s: any(r["consuming"] for r in s["replicas"]))
+        await _close(adapters, streaming, sender, api)
+        (folder / f"{module}.py").unlink()
+        sys.modules.pop(module, None)
+        importlib.invalidate_caches()
+
+        adapters, streaming, sender, api = await _platform(tmp_path)
+        try:
+            view = await wait_status(api, execution_id, lambda s: s["state"] == "FAILED")
+            assert "cannot import module" in view["error"] and view["last_error"] == view["error"]
+            assert view["stopped_at"] is not None
+            again = await api.post("/api/v1/stream/run", json={"config": "udf.yaml"})
+            assert again.status_code == 422  # and the group was released: a valid start would get it
+            assert again.json()["error"]["details"][0]["field"] == "processors[0].callable"
+        finally:
+            await _close(adapters, streaming, sender, api)
+    finally:
+        sys.path.remove(str(folder))
