@@ -41,7 +41,7 @@ class LogBuffer:
 
     async def add(self, level: str, message: str) -> None:
         level = level.upper() if level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO"
-        self._lines.append(LogLine(ts=datetime.now(UTC), level=level, message=message[:MAX_LINE],  # type: ignore[arg-type]
+        self._lines.append(LogLine(ts=datetime.now(UTC), level=level, message=message[:MAX_LINE],
                                    node_id=self._node_id, attempt=self._attempt))
         if len(self._lines) >= MAX_BATCH:
             self._wake.set()

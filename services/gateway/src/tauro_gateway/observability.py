@@ -18,7 +18,7 @@ from opentelemetry.trace import Status, StatusCode
 from prometheus_client import Counter, Histogram
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from tauro_platform.observability import logcontext
+from tauro_platform.observability.logcontext import bind
 from tauro_platform.observability.metrics import FAST_BUCKETS
 from tauro_platform.observability.tracing import SpanKind, current_ids, span
 
@@ -85,7 +85,7 @@ class ObservabilityMiddleware:
         attributes: dict[str, Any] = {"http.request.method": method, "url.path": path, "tauro.request_id": request_id}
         with (
             span(method, kind=SpanKind.SERVER, parent=carrier, attributes=attributes) as current,
-            logcontext.bind(request_id=request_id, **_path_ids(path)),
+            bind(request_id=request_id, **_path_ids(path)),
         ):
             ids = current_ids()
 
