@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings
 
-from tauro_platform.observability import logcontext
+from tauro_platform.observability.logcontext import bound
 from tauro_platform.observability.tracing import current_ids
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -56,7 +56,7 @@ class JsonFormatter(logging.Formatter):
         ids = current_ids()
         if ids is not None:
             entry["trace_id"], entry["span_id"] = ids
-        fields = {**logcontext.bound(), **{k: v for k, v in record.__dict__.items()
+        fields = {**bound(), **{k: v for k, v in record.__dict__.items()
                                            if k not in _STANDARD and not k.startswith("_")}}
         for key, value in fields.items():
             entry[key] = MASK if _is_secret(key) else redact(value)

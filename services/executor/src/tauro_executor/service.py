@@ -31,9 +31,9 @@ from tauro_contracts.registry import REGISTRY
 from tauro_contracts.runs import TERMINAL_EVENTS, ClaimTask, RecordTaskOutcome, TaskScheduled
 from tauro_platform.adapters import Adapters
 from tauro_platform.bus.port import Message, Subscription
-from tauro_platform.observability import logcontext
 from tauro_platform.observability.heartbeat import Heartbeat
 from tauro_platform.observability.lag import LagMonitor
+from tauro_platform.observability.logcontext import bind as bind_log_fields
 from tauro_platform.observability.tracing import Span, SpanKind, Status, StatusCode, span
 from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.runtime.sender import CommandSender
@@ -138,7 +138,7 @@ class ExecutorService:
         with (
             span(f"task {task.node_id}", kind=SpanKind.CONSUMER, parent=envelope.trace_context,
                  attributes=attributes) as current,
-            logcontext.bind(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt),
+            bind_log_fields(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt),
         ):
             await self._attempt(task, current)
 

@@ -28,7 +28,7 @@ from tauro_contracts.registry import REGISTRY, UnknownType
 
 from tauro_platform.bus.port import Bus, Message
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore
-from tauro_platform.observability import logcontext
+from tauro_platform.observability.logcontext import bind as bind_log_fields
 from tauro_platform.observability.metrics import COMMAND_SECONDS, COMMANDS
 from tauro_platform.observability.tracing import SpanKind, inject_context, span
 from tauro_platform.runtime.decision import CommandContext, Decision, to_writes
@@ -83,7 +83,7 @@ class CommandProcessor:
         with (
             span(f"process {envelope.type}", kind=SpanKind.CONSUMER, parent=envelope.trace_context,
                  attributes=attributes) as current,
-            logcontext.bind(command_id=envelope.command_id, command_type=envelope.type,
+            bind_log_fields(command_id=envelope.command_id, command_type=envelope.type,
                             correlation_id=envelope.correlation_id, run_id=envelope.data.get("run_id")),
         ):
             try:
