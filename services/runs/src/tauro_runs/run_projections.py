@@ -148,13 +148,19 @@ class RunLogProjection:
     collections: tuple[str, ...] = (RUN_LOGS,)
 
     async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
-        assert isinstance(payload, TaskLogged)
-        for i, line in enumerate(payload.lines):
-            line_id = f"{payload.run_id}:{event.stream_version:08d}:{i:04d}"
-            await store.insert_if_absent(RUN_LOGS, {
-                "_id": line_id, "id": line_id, "run_id": payload.run_id, "timestamp": iso(line.ts),
-                "level": line.level, "message": line.message, "node_id": line.node_id, "attempt": line.attempt,
-            })
+        await self.apply_batch([(event, payload)], store)
+
+    async def apply_batch(self, items: list[tuple[EventEnvelope, Event]], store: ReadStore) -> None:
+        docs = []
+        for event, payload in items:
+            assert isinstance(payload, TaskLogged)
+            for i, line in enumerate(payload.lines):
+                line_id = f"{payload.run_id}:{event.stream_version:08d}:{i:04d}"
+                docs.append({
+                    "_id": line_id, "id": line_id, "run_id": payload.run_id, "timestamp": iso(line.ts),
+                    "level": line.level, "message": line.message, "node_id": line.node_id, "attempt": line.attempt,
+                })
+        await store.insert_many_if_absent(RUN_LOGS, docs)
 
 
 def run_projections() -> list[Any]:

@@ -108,7 +108,10 @@ class MongoEventStore:
         return await self._version(stream_id)
 
     async def read_all(self, after_position: int = 0, limit: int = 500) -> list[EventEnvelope]:
-        return await self._find({"_id": {"$gt": after_position}}, limit=limit)
+        # Positions are consecutive (the counter moves only in committed appends), so a bounded
+        # range names exactly the next ``limit`` events and the server never sorts the whole tail.
+        upper = {"$lte": after_position + limit} if limit else {}
+        return await self._find({"_id": {"$gt": after_position, **upper}}, limit=limit)
 
     async def head_position(self) -> int:
         doc = await self._events.find_one({}, sort=[("_id", -1)], projection={"_id": 1})

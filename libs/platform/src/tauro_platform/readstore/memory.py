@@ -149,6 +149,12 @@ class MemoryReadStore:
         docs[doc["_id"]] = copy.deepcopy(doc)
         return True
 
+    async def put_many_versioned(self, collection: str, items: Sequence[tuple[Doc, int | None]]) -> list[bool]:
+        return [await self.put_versioned(collection, doc, expected) for doc, expected in items]
+
+    async def insert_many_if_absent(self, collection: str, docs: Sequence[Doc]) -> int:
+        return sum([await self.insert_if_absent(collection, doc) for doc in docs])
+
     async def increment(self, collection: str, doc_id: str, field: str, by: int, expires_at: datetime) -> int:
         docs = self._collections[collection]
         now = datetime.now(UTC)

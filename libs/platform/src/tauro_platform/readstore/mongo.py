@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
 
@@ -76,6 +76,36 @@ class MongoReadStore:
             return True
         except DuplicateKeyError:
             return False
+
+    async def put_many_versioned(self, collection: str, items: Sequence[tuple[Doc, int | None]]) -> list[bool]:
+        if not items:
+            return []
+        inserts = [doc for doc, expected in items if expected is None]
+        replaces = [
+            ReplaceOne({"_id": doc["_id"], "_v": expected}, doc) for doc, expected in items if expected is not None
+        ]
+        if inserts:
+            await self._insert_many(collection, inserts)
+        if replaces:
+            await self._coll(collection).bulk_write(replaces, ordered=False)
+        # Which writes won: the stored version is the one written (ids are distinct in a batch).
+        stored = {d["_id"]: d.get("_v") async for d in self._coll(collection).find(
+            {"_id": {"$in": [doc["_id"] for doc, _ in items]}}, projection={"_v": 1})}
+        return [stored.get(doc["_id"]) == doc["_v"] for doc, _ in items]
+
+    async def insert_many_if_absent(self, collection: str, docs: Sequence[Doc]) -> int:
+        return await self._insert_many(collection, docs) if docs else 0
+
+    async def _insert_many(self, collection: str, docs: Sequence[Doc]) -> int:
+        """Insert, skipping ids that exist; the number inserted."""
+        try:
+            result = await self._coll(collection).insert_many(list(docs), ordered=False)
+            return len(result.inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            return int(exc.details.get("nInserted", len(docs) - len(errors)))
 
     async def increment(self, collection: str, doc_id: str, field: str, by: int, expires_at: datetime) -> int:
         coll = self._coll(collection)

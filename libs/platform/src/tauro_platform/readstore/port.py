@@ -50,6 +50,14 @@ class ReadStore(Protocol):
 
     async def insert_if_absent(self, collection: str, doc: Doc) -> bool: ...
 
+    async def put_many_versioned(self, collection: str, items: Sequence[tuple[Doc, int | None]]) -> list[bool]:
+        """``put_versioned`` for many documents (distinct ids) in one round trip; one answer each."""
+        ...
+
+    async def insert_many_if_absent(self, collection: str, docs: Sequence[Doc]) -> int:
+        """``insert_if_absent`` for many documents in one round trip; returns how many were new."""
+        ...
+
     async def increment(self, collection: str, doc_id: str, field: str, by: int, expires_at: datetime) -> int:
         """Atomically add ``by`` to the integer ``field`` of ``doc_id`` and return the new value.
 

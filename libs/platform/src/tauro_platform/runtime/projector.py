@@ -47,23 +47,38 @@ class StreamDocProjection:
         await self._apply_stream(event.stream_id, [(event, payload)], store)
 
     async def apply_batch(self, items: list[tuple[EventEnvelope, Event]], store: ReadStore) -> None:
-        """Fold each stream's events of the batch into its document: one read and one write per stream."""
+        """Fold each stream's events of the batch into its document: one read of all the batch's
+        documents, one write of all of them; a document another writer changed meanwhile is redone alone."""
         by_stream: dict[str, list[tuple[EventEnvelope, Event]]] = {}
         for event, payload in items:
             by_stream.setdefault(event.stream_id, []).append((event, payload))
+        found, _ = await store.find(self.collection, {"_id": {"$in": list(by_stream)}})
+        current = {doc["_id"]: doc for doc in found}
+        writes: list[tuple[Doc, int | None]] = []
         for stream_id, events in by_stream.items():
-            await self._apply_stream(stream_id, events, store)
+            doc = current.get(stream_id)
+            new = self._fold(doc, stream_id, events)
+            if new is not None and new is not doc:
+                writes.append((new, doc["_v"] if doc else None))
+        results = await store.put_many_versioned(self.collection, writes)
+        for (new, _), written in zip(writes, results, strict=True):
+            if not written:
+                await self._apply_stream(new["_id"], by_stream[new["_id"]], store)
+
+    def _fold(self, doc: Doc | None, stream_id: str, events: list[tuple[EventEnvelope, Event]]) -> Doc | None:
+        new = doc
+        for event, payload in events:
+            if new is not None and new["_v"] >= event.stream_version:
+                continue
+            evolved = self._evolve(new, payload, event)
+            if evolved is not None:
+                new = {**evolved, "_id": stream_id, "_v": event.stream_version}
+        return new
 
     async def _apply_stream(self, stream_id: str, events: list[tuple[EventEnvelope, Event]], store: ReadStore) -> None:
         for _ in range(20):
             doc = await store.get(self.collection, stream_id)
-            new = doc
-            for event, payload in events:
-                if new is not None and new["_v"] >= event.stream_version:
-                    continue
-                evolved = self._evolve(new, payload, event)
-                if evolved is not None:
-                    new = {**evolved, "_id": stream_id, "_v": event.stream_version}
+            new = self._fold(doc, stream_id, events)
             if new is doc or new is None:
                 return
             if await store.put_versioned(self.collection, new, doc["_v"] if doc else None):
