@@ -45,9 +45,11 @@ async def create_key(request: Request, ctx: Ctx, body: ApiKeyCreate) -> JSONResp
     secret = ctx.settings.secret_key
     if len(secret) < MIN_SECRET_LENGTH:
         raise DomainError(ErrorCode.CONFLICT, f"API keys need a SECRET_KEY of at least {MIN_SECRET_LENGTH} characters")
-    expires = body.expires_at.astimezone(UTC) if body.expires_at and body.expires_at.tzinfo else body.expires_at
-    if expires is not None and (expires.tzinfo is None or expires <= datetime.now(UTC)):
-        raise _invalid("expires_at", "must be a future date-time with a time zone")
+    expires = body.expires_at
+    if expires is not None:
+        if expires.tzinfo is None or expires <= datetime.now(UTC):
+            raise _invalid("expires_at", "must be a future date-time with a time zone")
+        expires = expires.astimezone(UTC)
     for i, grant in enumerate(body.grants):
         if grant.project_id is not None and await ctx.read_store.get("projects", grant.project_id) is None:
             raise _invalid(f"grants[{i}].project_id", f"project '{grant.project_id}' not found")
