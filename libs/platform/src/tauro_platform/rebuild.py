@@ -25,15 +25,16 @@ async def read_model_hash(read_store: ReadStore, collections: Sequence[str]) -> 
     digest = hashlib.sha256()
     for collection in sorted(collections):
         digest.update(f"#{collection}\n".encode())
-        offset = 0
-        while True:
-            docs, _ = await read_store.find(collection, {}, [("_id", 1)], offset, PAGE)
+        after: str | None = None
+        while True:  # keyset paging: each page starts after the last id, no server-side skip
+            where = {"_id": {"$gt": after}} if after is not None else {}
+            docs, _ = await read_store.find(collection, where, [("_id", 1)], 0, PAGE)
             for doc in docs:
                 digest.update(json.dumps(doc, sort_keys=True, default=str, separators=(",", ":")).encode())
                 digest.update(b"\n")
             if len(docs) < PAGE:
                 break
-            offset += PAGE
+            after = docs[-1]["_id"]
     return digest.hexdigest()
 
 
