@@ -50,6 +50,16 @@ def fields_param(
     return [f.strip() for f in fields.split(",") if f.strip()] if fields else None
 
 
+def state_filter(state: str, allowed: tuple[str, ...]) -> dict[str, list[str]]:
+    """``RUNNING,failed`` -> ``{"$in": ["RUNNING", "FAILED"]}``; an unknown state is a VALIDATION_ERROR."""
+    states = [s.strip().upper() for s in state.split(",") if s.strip()]
+    bad = [s for s in states if s not in allowed]
+    if bad:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter",
+                          [ErrorDetail(field="state", message=f"unknown state(s) {bad}; use {list(allowed)}")])
+    return {"$in": states}
+
+
 def check_id(value: str, prefix: str, field: str) -> str:
     if not re.fullmatch(rf"{prefix}[A-Za-z0-9_.\-]{{1,128}}", value):
         raise DomainError(

@@ -14,7 +14,7 @@ from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_gateway.context import Ctx, creation_ids
 from tauro_gateway.envelopes import ok, page, public
-from tauro_gateway.query import ListParams, check_id, fields_param, list_params
+from tauro_gateway.query import ListParams, check_id, fields_param, list_params, state_filter
 from tauro_gateway.run_logs import log_response
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -120,12 +120,7 @@ async def list_runs(
     if schedule_id is not None:
         where["schedule_id"] = schedule_id
     if state is not None:
-        states = [s.strip().upper() for s in state.split(",") if s.strip()]
-        bad = [s for s in states if s not in STATES]
-        if bad:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter",
-                              [ErrorDetail(field="state", message=f"unknown state(s) {bad}; use {list(STATES)}")])
-        where["state"] = {"$in": states}
+        where["state"] = state_filter(state, STATES)
     for item in tag or []:
         name, sep, value = item.partition(":")
         if not sep or not name:

@@ -27,14 +27,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
+from tauro_contracts.errors import DomainError, not_found
 from tauro_contracts.streams import MAX_STOP_TIMEOUT, StartStream, StopStream
 from tauro_platform.readstore.port import Doc
 from tauro_platform.timeutil import parse_iso
 
 from tauro_gateway.context import Ctx, GatewayContext, creation_ids
 from tauro_gateway.envelopes import ok, page, public
-from tauro_gateway.query import ListParams, check_id, list_params
+from tauro_gateway.query import ListParams, check_id, list_params, state_filter
 
 log = logging.getLogger("tauro.gateway.streams")
 router = APIRouter(prefix="/stream", tags=["streaming"])
@@ -160,12 +160,7 @@ async def stream_status(
         return ok(request, await status_view(ctx, await _execution(ctx, execution_id)))
     where: dict[str, Any] = {}
     if state is not None:
-        states = [s.strip().upper() for s in state.split(",") if s.strip()]
-        bad = [s for s in states if s not in STATES]
-        if bad:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter",
-                              [ErrorDetail(field="state", message=f"unknown state(s) {bad}; use {list(STATES)}")])
-        where["state"] = {"$in": states}
+        where["state"] = state_filter(state, STATES)
     docs, total = await ctx.read_store.find(EXECUTIONS, where, params.sort, params.offset, params.limit)
     views = await asyncio.gather(*(status_view(ctx, d) for d in docs))
     return page(request, [public(v, params.fields) for v in views], total, params.limit, params.offset)
