@@ -105,7 +105,7 @@ class FiringLoop:
     def __init__(
         self, firing: Firing, states: ScheduleStates, read_store: ReadStore, launcher: Launcher,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC), batch: int = 200, idle: float = 0.5,
-        repair_every: float = 5.0, repair_after: float = 10.0,
+        repair_every: float = 5.0, repair_after: float = 30.0,
     ) -> None:
         self._firing = firing
         self._states = states

@@ -29,7 +29,10 @@ log = logging.getLogger("tauro.scheduler")
 SCHEDULES = "schedules"
 RUNS = "runs"
 ACTIVE_STATES = ("QUEUED", "RUNNING")
-IN_FLIGHT = timedelta(seconds=30)  # a fired tick's run counts as active this long before it shows up
+# A fired tick's run counts as active until it shows up in the runs read model (or its tick
+# failed), for at most this long: an overloaded runs service must not make a schedule exceed
+# max_concurrency, and a run that never came is re-sent by repair long before this.
+IN_FLIGHT = timedelta(minutes=10)
 
 
 class ScheduleStates:
