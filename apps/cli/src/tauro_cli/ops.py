@@ -6,6 +6,7 @@ from tauro_platform.adapters import build_adapters
 from tauro_platform.rebuild import rebuild
 from tauro_platform.settings import load_settings
 from tauro_runs.service import read_model_projectors as runs_projectors
+from tauro_scheduler.service import read_model_projectors as scheduler_projectors
 
 
 async def rebuild_read_models(check: bool = False) -> int:
@@ -15,7 +16,8 @@ async def rebuild_read_models(check: bool = False) -> int:
         return 0
     adapters = await build_adapters(settings)
     try:
-        report = await rebuild(adapters.store, adapters.read_store, runs_projectors(adapters))
+        projectors = [*runs_projectors(adapters), *scheduler_projectors(adapters)]
+        report = await rebuild(adapters.store, adapters.read_store, projectors)
     finally:
         await adapters.close()
     print(f"replayed {report.events} events in {report.seconds:.2f} s ({report.rate:,.0f} events/s)")

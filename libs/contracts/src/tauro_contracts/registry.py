@@ -74,3 +74,10 @@ class Registry:
 
 
 REGISTRY = Registry()
+
+
+# Every process sees every message type, whatever it imported itself: a service's outbox
+# sweeper publishes any event left unpublished in the shared store, including other
+# services' (an unknown type there would stop the sweep for everyone). Imported last, as
+# the message modules register themselves on ``REGISTRY`` above.
+from tauro_contracts import projects, runs, schedules, security, streams  # noqa: E402, F401

@@ -23,6 +23,8 @@ from tauro_contracts.registry import REGISTRY
 Params = dict[str, Any]
 Tags = dict[str, str]
 AttemptStatus = Literal["succeeded", "failed", "timed_out", "cancelled"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DISPATCHER_STREAM = "dispatcher:runs"
 
 
@@ -250,7 +252,7 @@ class RunsDispatched(Event):
 class LogLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     ts: datetime
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+    level: LogLevel
     message: str
     node_id: str | None = None
     attempt: int | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from tauro_contracts.runs import LogLine, TaskLogged, log_stream
+from tauro_contracts.runs import LOG_LEVELS, LogLevel, LogLine, TaskLogged, log_stream
 from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, EventStore
 from tauro_platform.observability.tracing import inject_context
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
@@ -40,8 +40,8 @@ class LogBuffer:
         self._task = asyncio.create_task(self._flush_periodically())
 
     async def add(self, level: str, message: str) -> None:
-        level = level.upper() if level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO"
-        self._lines.append(LogLine(ts=datetime.now(UTC), level=level, message=message[:MAX_LINE],
+        known: LogLevel = next((name for name in LOG_LEVELS if name == level.upper()), "INFO")
+        self._lines.append(LogLine(ts=datetime.now(UTC), level=known, message=message[:MAX_LINE],
                                    node_id=self._node_id, attempt=self._attempt))
         if len(self._lines) >= MAX_BATCH:
             self._wake.set()

@@ -32,6 +32,7 @@ from tauro_contracts.schedules import (
     BackfillRequested,
     MissedTick,
     TickFired,
+    TickOrigin,
     TickQueued,
     TickSkipped,
     TicksMissed,
@@ -63,7 +64,7 @@ MAX_COUNTED = 100_000  # how far an omitted backlog is counted (-1 beyond)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def fired(state: Schedule, nominal: datetime, origin: str = "schedule", cancel: Sequence[str] = (),
+def fired(state: Schedule, nominal: datetime, origin: TickOrigin = "schedule", cancel: Sequence[str] = (),
           backfill_id: str | None = None) -> TickFired:
     """The event that creates the tick's run, with everything needed to (re-)create it."""
     logical = state.logical_date(nominal)
@@ -76,7 +77,7 @@ def fired(state: Schedule, nominal: datetime, origin: str = "schedule", cancel: 
     )
 
 
-def _queued(state: Schedule, nominal: datetime, origin: str, reason: str, message: str) -> TickQueued:
+def _queued(state: Schedule, nominal: datetime, origin: TickOrigin, reason: str, message: str) -> TickQueued:
     return TickQueued(schedule_id=state.schedule_id, tick_id=state.tick(nominal), nominal=nominal,
                       run_id=run_id_for_tick(state.schedule_id, nominal), origin=origin,
                       reason=reason, message=message)

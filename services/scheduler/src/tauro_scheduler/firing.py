@@ -3,7 +3,10 @@
 Each round finds the schedules whose ``next_run_at`` has come (and those with waiting
 ticks, whose slots may have freed) and fires them in batches of up to ``batch``: one
 decision (``SchedulerHandlers.decide_ticks``, the same as the ``FireTicks`` command's)
-and one atomic append of all their streams, each at its expected version. Then it
+and one atomic append of all their streams, each at its expected version. Batches are
+kept small on purpose: the MongoDB event store checks every stream's version inside the
+transaction before it bumps the global position counter, so a long transaction loses
+every write conflict to the short appends of the other services. Then it
 sleeps until the earliest ``next_run_at`` (at most ``idle`` seconds; a changed schedule
 wakes it early).
 
@@ -32,9 +35,10 @@ from datetime import UTC, datetime, timedelta
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.registry import REGISTRY
-from tauro_contracts.schedules import TickFired
+from tauro_contracts.schedules import TickFired, TickQueued, TickSkipped
 from tauro_platform.bus.port import Bus, Outgoing
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore
+from tauro_platform.observability.metrics import observe_schedule_lateness
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.decision import CommandContext, to_writes
 from tauro_platform.runtime.wire import encode, event_headers
@@ -49,6 +53,7 @@ from tauro_scheduler.state import Schedule
 log = logging.getLogger("tauro.scheduler.firing")
 AfterAppend = Callable[[list[EventEnvelope]], Awaitable[None]]
 ATTEMPTS = 8
+LIVE_TICKS = frozenset({TickFired.type_name, TickSkipped.type_name, TickQueued.type_name})
 
 
 class Firing:
@@ -81,11 +86,21 @@ class Firing:
             except ConcurrencyError:
                 log.debug("a schedule moved on meanwhile; deciding again", extra={"attempt": attempt + 1})
                 continue
+            self._observe(stored)
             await self._publish(stored)
             await self._after_append(stored)  # caches the new states, launches the fired ticks
             return sum(1 for e in stored if e.type == TickFired.type_name)
         log.warning("too much contention firing ticks; the next round retries", extra={"schedules": len(ids)})
         return 0
+
+    def _observe(self, events: list[EventEnvelope]) -> None:
+        """``tauro_schedule_lateness_seconds{kind}``: commit time minus nominal time of each live tick."""
+        committed = time.time()
+        for event in events:
+            if event.type in LIVE_TICKS and event.data.get("origin", "schedule") == "schedule":
+                state = self._states.peek(event.stream_id)
+                kind = state.kind.lower() if state is not None else "cron"
+                observe_schedule_lateness(committed - parse_iso(event.data["nominal"]).timestamp(), kind)
 
     async def _state(self, schedule_id: str, seen: int, fresh: bool) -> Schedule:
         cached = self._states.peek(schedule_id)
@@ -104,7 +119,7 @@ class Firing:
 class FiringLoop:
     def __init__(
         self, firing: Firing, states: ScheduleStates, read_store: ReadStore, launcher: Launcher,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC), batch: int = 200, idle: float = 0.5,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), batch: int = 25, idle: float = 0.5,
         repair_every: float = 5.0, repair_after: float = 30.0,
     ) -> None:
         self._firing = firing

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from tauro_contracts.schedules import (
     TicksMissed,
 )
 from tauro_platform.readstore.port import Doc, ReadStore
-from tauro_platform.runtime.projector import Projection
+from tauro_platform.runtime.projector import Projection, StreamDocProjection
 from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_scheduler.domain.ticks import logical_date as render_logical_date
@@ -46,96 +45,54 @@ def evolve_schedule_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc 
     return to_doc(evolve(state, event, env))
 
 
-class _Recent:
-    """The documents this projection wrote last, by id: the expected version of the next
-    write without reading it first (a stale entry only costs a failed write and a read)."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self._docs: OrderedDict[str, Doc] = OrderedDict()
-        self._size = size
-
-    def get(self, doc_id: str) -> Doc | None:
-        return self._docs.get(doc_id)
-
-    def put(self, doc: Doc) -> None:
-        self._docs[doc["_id"]] = doc
-        self._docs.move_to_end(doc["_id"])
-        while len(self._docs) > self._size:
-            self._docs.popitem(last=False)
-
-    def drop(self, doc_id: str) -> None:
-        self._docs.pop(doc_id, None)
-
-
-class ScheduleProjection:
-    """``schedules``: one document per schedule stream, as ``StreamDocProjection`` builds
-    them, but writing on the version it wrote last instead of reading the document first."""
-
-    types = SCHEDULE_EVENTS
-    collections: tuple[str, ...] = (SCHEDULES,)
+class ScheduleProjection(StreamDocProjection):
+    """``schedules``: one document per schedule stream. A batch folds each stream's events
+    into its state and renders the document once (one read and one write per batch)."""
 
     def __init__(self) -> None:
-        self._recent = _Recent()
+        super().__init__(SCHEDULES, SCHEDULE_EVENTS, evolve_schedule_doc)
 
-    async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
-        doc = self._recent.get(event.stream_id)
-        for _ in range(20):
-            if doc is None or doc["_v"] >= event.stream_version:
-                doc = await store.get(SCHEDULES, event.stream_id)
-                if doc is not None and doc["_v"] >= event.stream_version:
-                    return
-            new = evolve_schedule_doc(doc, payload, event)
-            if new is None:
-                return
-            new = {**new, "_id": event.stream_id, "_v": event.stream_version}
-            if await store.put_versioned(SCHEDULES, new, doc["_v"] if doc else None):
-                self._recent.put(new)
-                return
-            self._recent.drop(event.stream_id)
-            doc = None
-        raise RuntimeError(f"could not apply {event.type} to {SCHEDULES}/{event.stream_id}")
+    def _fold(self, doc: Doc | None, stream_id: str, events: list[tuple[EventEnvelope, Event]]) -> Doc | None:
+        fresh = [(e, p) for e, p in events if doc is None or e.stream_version > doc["_v"]]
+        if not fresh:
+            return doc
+        state = from_doc(doc) if doc is not None else Schedule()
+        for event, payload in fresh:
+            state = evolve(state, payload, event)
+        return {**to_doc(state), "_id": stream_id, "_v": state.version}
 
 
 class TickProjection:
-    """One document per tick; see the module docstring."""
+    """One document per tick; see the module docstring. A batch reads every tick document it
+    touches at once, applies their changes in log order and writes them at once."""
 
     types = frozenset({TickFired.type_name, TickQueued.type_name, TickSkipped.type_name, TicksMissed.type_name,
                        TickFailed.type_name, BackfillRequested.type_name, RunCreated.type_name})
     collections: tuple[str, ...] = (TICKS,)
 
-    def __init__(self) -> None:
-        self._recent = _Recent()
-
     async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
-        at = iso(event.occurred_at)
-        position = event.global_position or 0
-        for doc_id, base, change in self._changes(payload, at):
-            await self._apply(store, doc_id, position, base, change)
+        await self.apply_batch([(event, payload)], store)
 
-    async def _apply(self, store: ReadStore, doc_id: str, position: int, base: Doc | None, change: Change) -> None:
-        """Apply ``change`` to the tick document unless an event at or after ``position`` did
-        already. A ``base`` is inserted as new if absent (tried first: most ticks are new);
-        without one the change only applies to an existing document."""
-        doc = self._recent.get(doc_id)
-        if doc is None and base is not None:
-            new = {**change(base), "_id": doc_id, "_v": position}
-            if await store.put_versioned(TICKS, new, None):
-                self._recent.put(new)
-                return
-        for _ in range(20):
-            if doc is None or doc["_v"] >= position:
-                doc = await store.get(TICKS, doc_id)
-                if doc is not None and doc["_v"] >= position:
-                    return
-            if doc is None and base is None:
-                return
-            new = {**change(doc if doc is not None else base or {}), "_id": doc_id, "_v": position}
-            if await store.put_versioned(TICKS, new, doc["_v"] if doc is not None else None):
-                self._recent.put(new)
-                return
-            self._recent.drop(doc_id)
-            doc = None
-        raise RuntimeError(f"could not apply an event to {TICKS}/{doc_id}")
+    async def apply_batch(self, items: list[tuple[EventEnvelope, Event]], store: ReadStore) -> None:
+        pending: dict[str, list[tuple[int, Doc | None, Change]]] = {}
+        for event, payload in items:
+            position = event.global_position or 0
+            for doc_id, base, change in self._changes(payload, iso(event.occurred_at)):
+                pending.setdefault(doc_id, []).append((position, base, change))
+        if not pending:
+            return
+        found, _ = await store.find(TICKS, {"_id": {"$in": list(pending)}})
+        current = {doc["_id"]: doc for doc in found}
+        writes: list[tuple[Doc, int | None]] = []
+        for doc_id, changes in pending.items():
+            doc = current.get(doc_id)
+            new = _compose(doc_id, doc, changes)
+            if new is not doc and new is not None:
+                writes.append((new, doc["_v"] if doc is not None else None))
+        results = await store.put_many_versioned(TICKS, writes)
+        for (new, _), written in zip(writes, results, strict=True):
+            if not written:  # another writer got there first: redo this one alone
+                await _apply_alone(store, new["_id"], pending[new["_id"]])
 
     @staticmethod
     def _changes(payload: Event, at: str) -> list[tuple[str, Doc | None, Change]]:
@@ -170,11 +127,11 @@ class TickProjection:
                     count = "an uncounted number of" if payload.omitted < 0 else str(payload.omitted)
                     message = (f"{count} ticks from {iso(payload.omitted_from)} to {iso(payload.omitted_to)} passed "
                                "while no scheduler ran; too many to decide one by one, none fired")
-                    fields = {"status": "missed", "reason": "catch_up_limit", "message": message,
-                              "range_from": iso(payload.omitted_from), "range_to": iso(payload.omitted_to),
-                              "count": payload.omitted}
+                    gap: Doc = {"status": "missed", "reason": "catch_up_limit", "message": message,
+                                "range_from": iso(payload.omitted_from), "range_to": iso(payload.omitted_to),
+                                "count": payload.omitted}
                     base = _base(payload.schedule_id, gap_id, iso(payload.omitted_to), None, at)
-                    changes.append((gap_id, base, _set(fields)))
+                    changes.append((gap_id, base, _set(gap)))
                 return changes
             case TickFailed():
                 fields = {"status": "failed", "error": payload.error,
@@ -204,6 +161,30 @@ def _base(schedule_id: str, ident: str, nominal: str, logical: str | None, at: s
             "logical_date": logical or render_logical_date(parse_iso(nominal)), "recorded_at": at,
             "status": None, "origin": "schedule", "reason": None, "message": None, "run_id": None,
             "run_created": False}
+
+
+def _compose(doc_id: str, doc: Doc | None, changes: list[tuple[int, Doc | None, Change]]) -> Doc | None:
+    """The document after the changes newer than it, in order (``None``: nothing to write).
+    A change with a ``base`` creates the document if absent; one without only updates."""
+    new = doc
+    for position, base, change in changes:
+        if new is not None and new["_v"] >= position:
+            continue
+        if new is None and base is None:
+            continue
+        new = {**change(new if new is not None else base or {}), "_id": doc_id, "_v": position}
+    return new
+
+
+async def _apply_alone(store: ReadStore, doc_id: str, changes: list[tuple[int, Doc | None, Change]]) -> None:
+    for _ in range(20):
+        doc = await store.get(TICKS, doc_id)
+        new = _compose(doc_id, doc, changes)
+        if new is doc or new is None:
+            return
+        if await store.put_versioned(TICKS, new, doc["_v"] if doc is not None else None):
+            return
+    raise RuntimeError(f"could not apply events to {TICKS}/{doc_id}")
 
 
 def _set(fields: Doc, **extra: Any) -> Change:

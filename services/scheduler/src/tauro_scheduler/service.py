@@ -24,6 +24,7 @@ from tauro_contracts.schedules import RecordTickFailure, ScheduleCreated, Schedu
 from tauro_platform.adapters import Adapters
 from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.runtime.host import ServiceHost
+from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.settings import Settings
 
@@ -35,6 +36,7 @@ from tauro_scheduler.loading import ScheduleStates
 from tauro_scheduler.projections import SCHEDULES, TICKS, projections
 
 log = logging.getLogger("tauro.scheduler")
+PROJECTOR = "scheduler-projector"  # the host's projector name (ServiceHost: "<name>-projector")
 WAKE_TYPES = frozenset({ScheduleCreated.type_name, ScheduleUpdated.type_name, ScheduleEnabled.type_name})
 INDEXES = (
     (SCHEDULES, (("enabled", 1), ("next_run_at", 1))),
@@ -43,6 +45,11 @@ INDEXES = (
     (TICKS, (("schedule_id", 1), ("nominal_time", -1))),
     (TICKS, (("status", 1), ("run_created", 1), ("fired_at", 1))),
 )  # the runs read model's (schedule_id, state) index comes with the platform's migration 0001
+
+
+def read_model_projectors(adapters: Adapters) -> list[Projector]:
+    """The scheduler's projector, as the read-model rebuild command needs it."""
+    return [Projector(PROJECTOR, adapters.store, adapters.read_store, projections())]
 
 
 class SchedulerService:

@@ -31,6 +31,7 @@ from tauro_contracts.schedules import (
     ScheduleUpdated,
     TickFailed,
     TickFired,
+    TickOrigin,
     TickQueued,
     TickSkipped,
     TicksMissed,
@@ -58,7 +59,7 @@ class WaitingTick:
 
     nominal: datetime
     run_id: str
-    origin: str
+    origin: TickOrigin
     backfill_id: str | None = None
 
     def to_doc(self) -> dict[str, Any]:

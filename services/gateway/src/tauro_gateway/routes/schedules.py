@@ -219,12 +219,11 @@ async def backfill_schedule(
     check_id(schedule_id, "sched_", "schedule_id")
     body = body or BackfillBody(count=None)
     backfill_id, command_id = creation_ids(request, "bf_", schedule_id)
-    fields = {"schedule_id": schedule_id, "backfill_id": backfill_id, "count": body.count, "start": body.start,
-              "end": body.end}
-    result = await ctx.send(request, BackfillSchedule(**fields, dry_run=body.dry_run), key=schedule_id,
-                            command_id=command_id)
+    command = BackfillSchedule(schedule_id=schedule_id, backfill_id=backfill_id, count=body.count,
+                               start=body.start, end=body.end, dry_run=body.dry_run)
+    result = await ctx.send(request, command, key=schedule_id, command_id=command_id)
     if "nominal_times" not in result:  # a replayed request is answered from its events: list them again
-        result = await ctx.send(request, BackfillSchedule(**fields, dry_run=True), key=schedule_id)
+        result = await ctx.send(request, command.model_copy(update={"dry_run": True}), key=schedule_id)
         result["dry_run"] = body.dry_run
     data = {k: v for k, v in result.items() if k not in ("streams", "id", "changed")}
     return ok(request, data, status=200 if body.dry_run else 202)

@@ -68,7 +68,7 @@ class ScheduleRule:
     integer ``k``) and ignored by CRON. It must be timezone-aware.
     """
 
-    kind: ScheduleKind
+    kind: ScheduleKind | str  # a name is validated and becomes the ScheduleKind
     expression: str
     timezone: str = "UTC"
     anchor: datetime | None = None
