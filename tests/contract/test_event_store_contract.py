@@ -20,6 +20,7 @@ from tauro_contracts.envelope import EventEnvelope
 from tauro_platform.eventstore.mongo import MongoEventStore
 from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, EventStore, StreamWrite
 from tauro_platform.eventstore.sqlite import SqliteEventStore
+from tauro_platform.runtime.groupcommit import GroupCommit
 
 OpenStore = Callable[[], Awaitable[EventStore]]
 
@@ -424,6 +425,99 @@ class TestMongoEventStore(EventStoreContract):
 
         async def open_one() -> EventStore:
             store = MongoEventStore(AsyncMongoClient(mongo_url), mongo_database)
+            opened.append(store)
+            return store
+
+        yield open_one
+        for store in opened:
+            await store.close()
+
+    async def test_a_stream_from_before_stream_heads_keeps_its_version(
+        self, open_store: OpenStore, mongo_url: str, mongo_database: str
+    ) -> None:
+        store = await open_store()
+        await store.append([write("old", 0, events("old", 1, 3))])
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+        try:
+            await client[mongo_database]["stream_heads"].delete_many({})  # as written by an older version
+        finally:
+            await client.close()
+        assert await store.stream_version("old") == 3
+        with pytest.raises(ConcurrencyError):
+            await store.append([write("old", 0, events("old", 1, 1))])
+        stored = await store.append([write("old", 3, events("old", 4, 1))])
+        assert stored[0].stream_version == 4
+        assert await store.stream_version("old") == 4
+
+
+class CountingStore:
+    """An adapter seen through a counter of its ``append`` calls (store transactions)."""
+
+    def __init__(self, inner: EventStore) -> None:
+        self.inner = inner
+        self.appends = 0
+
+    async def append(self, writes: Any) -> list[EventEnvelope]:
+        self.appends += 1
+        return await self.inner.append(writes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class GroupCommitContract:
+    """What grouping adds: concurrent appends share transactions, each keeps its own outcome."""
+
+    async def test_concurrent_appends_share_transactions_and_keep_their_own_outcomes(
+        self, open_store: OpenStore
+    ) -> None:
+        setup = await open_store()
+        await setup.append([write("taken", 0, events("taken", 1, 1))])
+        counted = CountingStore(setup.inner)  # type: ignore[attr-defined]
+        grouped = GroupCommit(counted)  # type: ignore[arg-type]
+        appends = [grouped.append([write(f"g-{i}", 0, events(f"g-{i}", 1, 2))]) for i in range(40)]
+        appends.append(grouped.append([write("taken", 0, events("taken", 1, 1))]))  # stale: must conflict
+        appends.append(grouped.append([write("g-3", 0, events("g-3", 1, 1))]))  # races g-3's first append
+        outcomes = await asyncio.gather(*appends, return_exceptions=True)
+        stale, rival = outcomes[40], outcomes[41]
+        assert isinstance(stale, ConcurrencyError)
+        assert isinstance(rival, ConcurrencyError) != isinstance(outcomes[3], ConcurrencyError), "one g-3 wins"
+        for i, stored in enumerate(outcomes[:40]):
+            if i == 3 and isinstance(stored, ConcurrencyError):
+                continue
+            assert isinstance(stored, list)
+            assert [(e.stream_id, e.stream_version) for e in stored] == [(f"g-{i}", 1), (f"g-{i}", 2)]
+        everything = await setup.read_all(limit=1000)
+        assert [e.global_position for e in everything] == list(range(1, len(everything) + 1))
+        assert len(everything) == 1 + 39 * 2 + (1 if isinstance(rival, list) else 2)
+        assert counted.appends < len(appends), "appends waiting while the store was busy went in together"
+
+
+class TestGroupCommitOverSqlite(GroupCommitContract, TestSqliteEventStore):
+    """``GroupCommit`` is an event store too: the same contract over each adapter."""
+
+    @pytest.fixture
+    async def open_store(self, tmp_path: Path) -> AsyncIterator[OpenStore]:
+        opened: list[EventStore] = []
+
+        async def open_one() -> EventStore:
+            store = GroupCommit(SqliteEventStore(tmp_path / "events.db"))
+            opened.append(store)
+            return store
+
+        yield open_one
+        for store in opened:
+            await store.close()
+
+
+@pytest.mark.integration
+class TestGroupCommitOverMongo(GroupCommitContract, TestMongoEventStore):
+    @pytest.fixture
+    async def open_store(self, mongo_url: str, mongo_database: str) -> AsyncIterator[OpenStore]:
+        opened: list[EventStore] = []
+
+        async def open_one() -> EventStore:
+            store = GroupCommit(MongoEventStore(AsyncMongoClient(mongo_url), mongo_database))
             opened.append(store)
             return store
 

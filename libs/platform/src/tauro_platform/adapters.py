@@ -1,4 +1,10 @@
-"""Building the adapters a process uses from its settings: embedded or distributed."""
+"""Building the adapters a process uses from its settings: embedded or distributed.
+
+The event store is the adapter seen through ``ObservedEventStore`` (spans, metrics) and
+``GroupCommit``: a process has at most one append in flight, and the appends its tasks
+request meanwhile go in together. Every append writes the store's position counter, so
+appends of one process racing each other would only conflict and retry.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from tauro_platform.bus.port import Bus
 from tauro_platform.eventstore.port import EventStore
 from tauro_platform.observability.store import ObservedEventStore
 from tauro_platform.readstore.port import ReadStore
+from tauro_platform.runtime.groupcommit import GroupCommit
 from tauro_platform.settings import Settings
 
 
@@ -67,4 +74,4 @@ async def build_adapters(settings: Settings) -> Adapters:
     await bus.start()
     await bus.ensure_topics([*topics.COMMAND_TOPICS, *topics.EVENT_TOPICS, topics.REPLIES], settings.kafka_partitions)
     observed = ObservedEventStore(store, "mongodb" if settings.tauro_mode == "distributed" else "sqlite")
-    return Adapters(store=observed, bus=bus, read_store=read_store)
+    return Adapters(store=GroupCommit(observed), bus=bus, read_store=read_store)

@@ -8,10 +8,15 @@ elsewhere only make the view more conservative until the next round.
 
 A run's dispatch events carry the trace context of the command that queued it, so its
 tasks join the trace that started at ``POST /runs`` (or ``/runs/{id}/start``).
+
+Rounds run in the background (``run``): an append that queues or ends a run only asks
+for one, so a command's answer never waits on dispatching, and the runs queued by a
+burst of commands are dispatched together, in one round, not in a hundred conflicting ones.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections import Counter
@@ -21,11 +26,12 @@ from datetime import UTC, datetime
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENTS, RunQueued, RunsDispatched
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore, StreamWrite
+from tauro_platform.observability.tracing import span
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
 from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.relay import OutboxRelay
-from tauro_platform.runtime.streams import load
+from tauro_platform.runtime.streams import decode_events
 
 from tauro_runs.domain.runs import decide_dispatch, fold_run
 
@@ -44,10 +50,26 @@ class Dispatcher:
         self._relay = relay
         self._max = max_concurrent_runs
         self._clock = clock
+        self._wanted = asyncio.Event()
 
     async def after_append(self, events: list[EventEnvelope]) -> None:
         if any(e.type in SLOT_EVENTS for e in events):
-            await self.dispatch()
+            self._wanted.set()
+
+    async def run(self) -> None:
+        """A round whenever one was asked for since the last began (it sees every event
+        appended before it started)."""
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            try:
+                await self.dispatch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatch round failed; retrying")
+                self._wanted.set()
+                await asyncio.sleep(1.0)
 
     async def dispatch(self) -> list[str]:
         """Start every queued run that fits; returns the ids started."""
@@ -62,11 +84,14 @@ class Dispatcher:
                                  trace_context={}, now=now)
             writes: list[StreamWrite] = to_writes(
                 (PendingWrite(DISPATCHER_STREAM, version, (RunsDispatched(run_ids=picks),)),), ctx)
-            for run_id in picks:
-                state = await load(self._store, run_id, fold_run)
+            streams = await asyncio.gather(*(self._store.read_stream(run_id) for run_id in picks))
+            traces: dict[str, dict[str, str]] = {}
+            for run_id, stream in zip(picks, streams, strict=True):
+                state = fold_run(decode_events(stream))
                 events = decide_dispatch(state, now)
                 if events:
-                    run_ctx = dataclasses.replace(ctx, trace_context=await self._queued_trace(run_id))
+                    traces[run_id] = _queued_trace(stream)
+                    run_ctx = dataclasses.replace(ctx, trace_context=traces[run_id])
                     writes += to_writes((PendingWrite(run_id, state.version, tuple(events)),), run_ctx)
             try:
                 stored = await self._store.append(writes)
@@ -74,16 +99,11 @@ class Dispatcher:
                 continue
             await self._relay.publish(stored)
             await self._projector.catch_up()
-            log.info("runs dispatched", extra={"run_ids": picks})
+            for run_id, trace in traces.items():  # in each run's own trace, next to its start request
+                with span("run dispatched", parent=trace, attributes={"tauro.run_id": run_id}):
+                    log.info("run dispatched", extra={"run_id": run_id})
             return picks
         return []
-
-    async def _queued_trace(self, run_id: str) -> dict[str, str]:
-        """The trace context of the event that queued the run (its start request's trace)."""
-        for event in reversed(await self._store.read_stream(run_id)):
-            if event.type == RunQueued.type_name:
-                return dict(event.trace_context)
-        return {}
 
     async def _pick(self) -> list[str]:
         running = await self._read.count_by("runs", {"state": "RUNNING"}, "pipeline_id")
@@ -104,3 +124,11 @@ class Dispatcher:
             per_pipeline[run["pipeline_id"]] += 1
             total += 1
         return picks
+
+
+def _queued_trace(stream: list[EventEnvelope]) -> dict[str, str]:
+    """The trace context of the event that queued the run (its start request's trace)."""
+    for event in reversed(stream):
+        if event.type == RunQueued.type_name:
+            return dict(event.trace_context)
+    return {}

@@ -74,6 +74,7 @@ class RunsService:
     async def start(self) -> None:
         await self.host.start()
         await register_bootstrap_key(self.host, self._settings)
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="runs-dispatcher"))
         self._tasks.append(asyncio.create_task(self.reaper.run(), name="runs-reaper"))
         self._tasks.append(asyncio.create_task(self.metrics.run(), name="runs-metrics"))
 

@@ -3,8 +3,8 @@
 After a ``TickFired`` is appended, the launcher sends ``CreateRun`` to the runs service
 (request/reply on ``tauro.commands.runs``) with the tick's run id, ``trigger="schedule"``,
 ``schedule_id``, ``logical_date`` and ``start=True``; for ``cancel_running`` it first
-cancels the runs the tick supersedes. Launches run in a few worker tasks, so recording
-ticks never waits on run creation.
+cancels the runs the tick supersedes. Launches run in worker tasks (up to
+``LAUNCH_WORKERS`` at once), so recording ticks never waits on run creation.
 
 Exactly once: the run id is a function of (schedule, nominal time) and the command id
 of (run id), so a second ``CreateRun`` for a tick is answered from the first one's
@@ -34,11 +34,12 @@ log = logging.getLogger("tauro.scheduler.launcher")
 
 Issue = Callable[[RecordTickFailure], Awaitable[None]]
 SETTLED_MEMORY = 10_000
+LAUNCH_WORKERS = 64  # runs being created at once: the runs service decides them as one batch
 RETRYABLE = frozenset({ErrorCode.TIMEOUT, ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.INTERNAL_ERROR})
 
 
 class Launcher:
-    def __init__(self, sender: CommandSender, record_failure: Issue, workers: int = 8) -> None:
+    def __init__(self, sender: CommandSender, record_failure: Issue, workers: int = LAUNCH_WORKERS) -> None:
         self._sender = sender
         self._record_failure = record_failure
         self._queue: asyncio.Queue[TickFired] = asyncio.Queue()

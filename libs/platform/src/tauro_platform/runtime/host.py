@@ -18,6 +18,7 @@ from tauro_platform.runtime.projector import Projection, Projector
 from tauro_platform.runtime.relay import OutboxRelay
 
 log = logging.getLogger("tauro.host")
+COMMAND_BATCH = 200  # commands handed to the processor at once (see CommandProcessor.on_batch)
 
 
 @dataclass
@@ -52,7 +53,8 @@ class ServiceHost:
         self._tasks.append(asyncio.create_task(self.projector.run(), name=f"{self.name}-projector"))
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         self._subscriptions.append(
-            await self.bus.subscribe([self.command_topic], self.processor.on_message, group_id=self.group_id)
+            await self.bus.subscribe_batches([self.command_topic], self.processor.on_batch, group_id=self.group_id,
+                                             max_records=COMMAND_BATCH)
         )
         await self.heartbeat.start()
         self._tasks.append(asyncio.create_task(self.lag.run(), name=f"{self.name}-lag"))

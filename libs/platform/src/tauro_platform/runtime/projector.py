@@ -99,8 +99,13 @@ class Projector:
     def collections(self) -> list[str]:
         return [c for p in self._projections for c in p.collections]
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, until: int | None = None) -> int:
+        """Apply every event after the checkpoint; returns the new position. With ``until``,
+        return at once if this projector already applied that position (a command waiting
+        for its own events, when another caller's catch-up took them in meanwhile)."""
         async with self._lock:
+            if until is not None and self.position >= until:
+                return self.position
             position = await self._read_store.checkpoint(self.name)
             while True:
                 batch = await self._store.read_all(position, 500)
@@ -109,6 +114,7 @@ class Projector:
                 await self._apply(batch)
                 position = batch[-1].global_position or position
                 await self._read_store.save_checkpoint(self.name, position)
+                self.position = position
             self.position = position
             return position
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.registry import REGISTRY
 
-from tauro_platform.bus.port import Bus
+from tauro_platform.bus.port import Bus, Outgoing
 from tauro_platform.eventstore.port import EventStore
 from tauro_platform.observability.metrics import EVENTS_PUBLISHED
 from tauro_platform.observability.tracing import SpanKind, current_ids, span
@@ -42,10 +42,11 @@ class OutboxRelay:
                       "messaging.destination.name": topic_names[0] if len(topic_names) == 1 else None,
                       "messaging.batch.message_count": len(events), "tauro.topics": topic_names}
         with span("relay publish", kind=SpanKind.PRODUCER, parent=parent, attributes=attributes):
+            await self._bus.publish_many([
+                Outgoing(REGISTRY.topic(e.type), encode(e), e.stream_id, event_headers(e)) for e in events
+            ])
             for event in events:
-                topic = REGISTRY.topic(event.type)
-                await self._bus.publish(topic, encode(event), key=event.stream_id, headers=event_headers(event))
-                EVENTS_PUBLISHED.labels(topic=topic).inc()
+                EVENTS_PUBLISHED.labels(topic=REGISTRY.topic(event.type)).inc()
             await self._store.mark_published([e.event_id for e in events])
 
     async def sweep_once(self) -> int:
