@@ -71,7 +71,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--executor", action="store_true", help="also run an executor (runs then finish)")
     parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"))
     parser.add_argument("--mongo", default=os.environ.get("MONGODB_URL",
-                                                          "mongodb://127.0.0.1:27018/?directConnection=true"))
+                                                          "mongodb://127.0.0.1:27018/?directConnection=true&retryWrites=false"))
     parser.add_argument("--drain", type=int, default=60, help="seconds to wait for late ticks and runs")
     parser.add_argument("--limit", type=int, default=600, help="wall-clock bound in seconds")
     parser.add_argument("--keep-logs", action="store_true", help="print where the service logs are")
@@ -168,10 +168,12 @@ def sqlite_events(path: Path, types: tuple[str, ...]) -> list[Event]:
 def measure(events: list[Event], ids: set[str], start: float, end: float) -> dict[str, Any]:
     outcome: dict[tuple[str, float], tuple[str, float]] = {}
     runs = []
+    created_in_window = 0
     for kind, stream_id, data, appended_at in events:
         if kind == "RunCreated":
             if data.get("schedule_id") in ids and start <= nominal_of(data["logical_date"]) < end:
                 runs.append(appended_at - nominal_of(data["logical_date"]))
+            created_in_window += data.get("schedule_id") in ids and start <= appended_at < end
             continue
         if stream_id not in ids:
             continue
@@ -186,6 +188,7 @@ def measure(events: list[Event], ids: set[str], start: float, end: float) -> dic
         "by_type": {t: sum(1 for v in in_window.values() if v[0] == t) for t in TICK_TYPES},
         "expected": expected,
         "missing": expected - len(in_window),
+        "runs_per_second": created_in_window / (end - start),
     }
 
 
@@ -279,6 +282,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
               f"missing {result['missing']}")
         print(summary("tick lateness (outcome committed - nominal)", result["ticks"]))
         print(summary("run lateness  (RunCreated committed - nominal)", result["runs"]))
+        print(f"runs created while measuring: {result['runs_per_second']:.1f}/s (of {len(ids)}/s asked for)")
         if args.keep_logs:
             print(f"service logs: {work}")
     finally:

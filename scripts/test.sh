@@ -28,7 +28,7 @@ if [[ $use_scripts == 1 && -z "${TAURO_TEST_MONGODB_URL:-}" ]]; then
   if ! bash scripts/infra/mongo.sh status >/dev/null 2>&1; then
     bash scripts/infra/mongo.sh start; started+=(mongo)
   fi
-  export TAURO_TEST_MONGODB_URL="mongodb://127.0.0.1:${TAURO_MONGO_PORT:-27018}/?directConnection=true"
+  export TAURO_TEST_MONGODB_URL="mongodb://127.0.0.1:${TAURO_MONGO_PORT:-27018}/?directConnection=true&retryWrites=false"
 fi
 
 set +e

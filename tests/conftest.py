@@ -73,7 +73,7 @@ def mongo_url() -> Iterator[str]:
             yield url + "/?directConnection=true"
         return
     started = _started_by_script("mongo.sh")
-    yield f"mongodb://127.0.0.1:{os.environ.get('TAURO_MONGO_PORT', '27018')}/?directConnection=true"
+    yield f"mongodb://127.0.0.1:{os.environ.get('TAURO_MONGO_PORT', '27018')}/?directConnection=true&retryWrites=false"
     if started:
         _script("mongo.sh", "stop")
 

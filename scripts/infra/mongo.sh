@@ -27,7 +27,7 @@ LOG_FILE="$HOME_DIR/mongo.log"
 CONFIG="$HOME_DIR/secantusd.toml"
 PATTERN="--storage-path $DATA_DIR"
 START_TIMEOUT=60
-URL="mongodb://127.0.0.1:$PORT/?directConnection=true"
+URL="mongodb://127.0.0.1:$PORT/?directConnection=true&retryWrites=false"
 
 install_server() {
     local marker="$VENV/.secantusdb-$SECANTUS_VERSION"

@@ -559,7 +559,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", default="mongodb://127.0.0.1:27018/?directConnection=true")
+    parser.add_argument("--url", default="mongodb://127.0.0.1:27018/?directConnection=true&retryWrites=false")
     parser.add_argument("--skip-rates", action="store_true")
     args = parser.parse_args()
 

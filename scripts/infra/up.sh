@@ -11,4 +11,4 @@ here="$(dirname "${BASH_SOURCE[0]}")"
 
 # stdout carries only the exports; progress went to stderr.
 echo "export KAFKA_BOOTSTRAP_SERVERS='127.0.0.1:${TAURO_KAFKA_PORT:-19092}'"
-echo "export MONGODB_URL='mongodb://127.0.0.1:${TAURO_MONGO_PORT:-27018}/?directConnection=true'"
+echo "export MONGODB_URL='mongodb://127.0.0.1:${TAURO_MONGO_PORT:-27018}/?directConnection=true&retryWrites=false'"

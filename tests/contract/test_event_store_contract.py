@@ -48,6 +48,11 @@ def write(stream_id: str, expected: int, evts: list[EventEnvelope]) -> StreamWri
     return StreamWrite(stream_id=stream_id, expected_version=expected, events=evts)
 
 
+def position(stored: EventEnvelope) -> int:
+    assert stored.global_position is not None
+    return stored.global_position
+
+
 def stripped(evts: list[EventEnvelope]) -> list[EventEnvelope]:
     return [e.model_copy(update={"global_position": None}) for e in evts]
 
@@ -222,12 +227,12 @@ class EventStoreContract:
         assert await store.unpublished(0) == stored
         assert await store.unpublished(3600) == []  # too recent: the publisher may still be on it
         assert await store.unpublished(0, limit=2) == stored[:2]
-        await store.mark_published([stored[0].event_id, stored[3].event_id])
+        await store.mark_published([position(stored[0]), position(stored[3])])
         assert await store.unpublished(0) == [stored[1], stored[2], stored[4]]
         await store.mark_published([])
-        await store.mark_published([stored[0].event_id, "evt-unknown"])  # idempotent, ignores unknown ids
+        await store.mark_published([position(stored[0]), 10_000])  # idempotent, ignores unknown positions
         assert await store.unpublished(0) == [stored[1], stored[2], stored[4]]
-        await store.mark_published([e.event_id for e in stored])
+        await store.mark_published([position(e) for e in stored])
         assert await store.unpublished(0) == []
         more = await store.append([write("s-a", 3, events("s-a", 4, 1))])
         assert await store.unpublished(0) == more

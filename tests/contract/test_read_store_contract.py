@@ -121,6 +121,12 @@ FILTERS: list[tuple[str, Filter, set[str]]] = [
     ("exists-dotted-false", {"owner.team": {"$exists": False}}, set("cd")),
     ("combined", {"state": {"$in": ["running"]}, "n": {"$ne": 5}}, set("g")),
     ("combined-dotted", {"owner.team": "y", "n": {"$lt": 5}}, set("b")),
+    ("id", {"_id": "c"}, set("c")),
+    ("id-unknown", {"_id": "zz"}, set()),
+    ("id-in-repeats-and-unknowns", {"_id": {"$in": ["g", "a", "g", "zz"]}}, set("ag")),
+    ("id-in-and-more", {"_id": {"$in": ["a", "b", "d"]}, "state": "running"}, set("a")),
+    ("id-in-and-ne", {"_id": {"$in": ["a", "b"], "$ne": "a"}}, set("b")),
+    ("id-nin", {"_id": {"$nin": ["a", "b"]}}, set("cdefg")),
 ]
 
 SORTS: list[tuple[str, Sort, list[str]]] = [

@@ -108,7 +108,7 @@ class PrivateMongo:
         self.port = free_port()
         self.infra = tmp / "infra"
         self.env = {**os.environ, "TAURO_MONGO_PORT": str(self.port), "TAURO_INFRA_DIR": str(self.infra)}
-        self.url = f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        self.url = f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
 
     def _script(self, action: str) -> None:
         subprocess.run(["bash", str(ROOT / "scripts" / "infra" / "mongo.sh"), action], env=self.env, cwd=ROOT,

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1, le=256)
     tauro_namespace: str = Field(default="", pattern=r"^[a-z0-9._-]{0,40}$",
                                  description="prefix of every Kafka topic and group name")
-    mongodb_url: str = Field(default="mongodb://127.0.0.1:27018/?directConnection=true", repr=False)
+    mongodb_url: str = Field(default="mongodb://127.0.0.1:27018/?directConnection=true&retryWrites=false", repr=False)
     mongodb_database: str = Field(default="tauro", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     mongodb_pool_size: int = Field(default=10, ge=1, le=500)
     mongodb_timeout: int = Field(default=30, ge=1, le=600)

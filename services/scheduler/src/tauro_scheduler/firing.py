@@ -34,14 +34,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from tauro_contracts.envelope import EventEnvelope
-from tauro_contracts.registry import REGISTRY
 from tauro_contracts.schedules import TickFired, TickQueued, TickSkipped
-from tauro_platform.bus.port import Bus, Outgoing
+from tauro_platform.bus.port import Bus
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore
 from tauro_platform.observability.metrics import observe_schedule_lateness
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.decision import CommandContext, to_writes
-from tauro_platform.runtime.wire import encode, event_headers
+from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_scheduler.handlers import SchedulerHandlers
@@ -62,7 +61,7 @@ class Firing:
     def __init__(self, store: EventStore, bus: Bus, states: ScheduleStates, handlers: SchedulerHandlers,
                  after_append: AfterAppend, actor: str) -> None:
         self._store = store
-        self._bus = bus
+        self._relay = OutboxRelay(store, bus)  # publishes at once; its sweeper covers a crash before
         self._states = states
         self._handlers = handlers
         self._after_append = after_append
@@ -87,7 +86,7 @@ class Firing:
                 log.debug("a schedule moved on meanwhile; deciding again", extra={"attempt": attempt + 1})
                 continue
             self._observe(stored)
-            await self._publish(stored)
+            await self._relay.publish(stored)
             await self._after_append(stored)  # caches the new states, launches the fired ticks
             return sum(1 for e in stored if e.type == TickFired.type_name)
         log.warning("too much contention firing ticks; the next round retries", extra={"schedules": len(ids)})
@@ -107,13 +106,6 @@ class Firing:
         if fresh or cached is None or cached.version < seen:
             return await self._states.load(schedule_id)
         return cached
-
-    async def _publish(self, events: list[EventEnvelope]) -> None:
-        """Publish at once (the outbox sweeper covers a crash before this)."""
-        await self._bus.publish_many([
-            Outgoing(REGISTRY.topic(e.type), encode(e), e.stream_id, event_headers(e)) for e in events
-        ])
-        await self._store.mark_published([e.event_id for e in events])
 
 
 class FiringLoop:

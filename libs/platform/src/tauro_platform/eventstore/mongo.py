@@ -208,9 +208,10 @@ class MongoEventStore:
         cutoff = time.time() - older_than_seconds
         return await self._find({"published": False, "appended_at": {"$lte": cutoff}}, limit=limit)
 
-    async def mark_published(self, event_ids: Sequence[str]) -> None:
-        if event_ids:
-            await self._events.update_many({"event_id": {"$in": list(event_ids)}}, {"$set": {"published": True}})
+    async def mark_published(self, positions: Sequence[int]) -> None:
+        # By ``_id``: SecantusDB took ~6x longer to update the same documents found by ``event_id``.
+        if positions:
+            await self._events.update_many({"_id": {"$in": list(positions)}}, {"$set": {"published": True}})
 
     async def ping(self) -> None:
         await self._client.admin.command("ping")

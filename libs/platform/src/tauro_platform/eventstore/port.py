@@ -57,7 +57,9 @@ class EventStore(Protocol):
 
     async def unpublished(self, older_than_seconds: float, limit: int = 500) -> list[EventEnvelope]: ...
 
-    async def mark_published(self, event_ids: Sequence[str]) -> None: ...
+    async def mark_published(self, positions: Sequence[int]) -> None:
+        """Mark the events at these global positions published; unknown positions are ignored."""
+        ...
 
     async def ping(self) -> None:
         """Raise if the store cannot be reached."""

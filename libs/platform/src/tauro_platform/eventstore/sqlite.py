@@ -133,11 +133,11 @@ class SqliteEventStore:
         cutoff = time.time() - older_than_seconds
         return await self._run(self._select, "published = 0 AND appended_at <= ?", (cutoff,), limit)
 
-    async def mark_published(self, event_ids: Sequence[str]) -> None:
-        ids = list(event_ids)
+    async def mark_published(self, positions: Sequence[int]) -> None:
+        rows = [(p,) for p in positions]
 
         def mark() -> None:
-            self._db.executemany("UPDATE events SET published = 1 WHERE event_id = ?", [(i,) for i in ids])
+            self._db.executemany("UPDATE events SET published = 1 WHERE position = ?", rows)
 
         await self._run(mark)
 

@@ -105,7 +105,19 @@ class MemoryReadStore:
 
     def _matching(self, collection: str, where: Filter) -> list[Doc]:
         check_filter(where)
-        return [d for d in self._collections[collection].values() if matches(d, where)]
+        return [d for d in self._candidates(collection, where) if matches(d, where)]
+
+    def _candidates(self, collection: str, where: Filter) -> list[Doc]:
+        """The documents a filter can match: by id when it names ids (the ``_id`` index), else all."""
+        docs = self._collections[collection]
+        by_id = where.get("_id", _MISSING)
+        if isinstance(by_id, str):
+            ids: Sequence[Any] = [by_id]
+        elif isinstance(by_id, dict) and isinstance(by_id.get("$in"), list | tuple):
+            ids = by_id["$in"]
+        else:
+            return list(docs.values())
+        return [docs[i] for i in dict.fromkeys(ids) if isinstance(i, str) and i in docs]
 
     async def find(
         self, collection: str, where: Filter, sort: Sort = (), offset: int = 0, limit: int = 0

@@ -148,8 +148,8 @@ class GroupCommit:
     async def unpublished(self, older_than_seconds: float, limit: int = 500) -> list[EventEnvelope]:
         return await self.inner.unpublished(older_than_seconds, limit)
 
-    async def mark_published(self, event_ids: Sequence[str]) -> None:
-        await self.inner.mark_published(event_ids)
+    async def mark_published(self, positions: Sequence[int]) -> None:
+        await self.inner.mark_published(positions)
 
     async def ping(self) -> None:
         await self.inner.ping()

@@ -47,7 +47,7 @@ class OutboxRelay:
             ])
             for event in events:
                 EVENTS_PUBLISHED.labels(topic=REGISTRY.topic(event.type)).inc()
-            await self._store.mark_published([e.event_id for e in events])
+            await self._store.mark_published([e.global_position for e in events if e.global_position is not None])
 
     async def sweep_once(self) -> int:
         events = await self._store.unpublished(self._grace)
