@@ -407,13 +407,19 @@ class EventStoreContract:
         assert [e.global_position for e in all_events] == list(range(1, len(all_events) + 1))
 
 
+def unwrapped(store: EventStore) -> EventStore:
+    return store
+
+
 class TestSqliteEventStore(EventStoreContract):
+    wrap = staticmethod(unwrapped)  # what the store under test wraps each adapter in
+
     @pytest.fixture
     async def open_store(self, tmp_path: Path) -> AsyncIterator[OpenStore]:
-        opened: list[SqliteEventStore] = []
+        opened: list[EventStore] = []
 
         async def open_one() -> EventStore:
-            store = SqliteEventStore(tmp_path / "events.db")
+            store = self.wrap(SqliteEventStore(tmp_path / "events.db"))
             opened.append(store)
             return store
 
@@ -424,12 +430,14 @@ class TestSqliteEventStore(EventStoreContract):
 
 @pytest.mark.integration
 class TestMongoEventStore(EventStoreContract):
+    wrap = staticmethod(unwrapped)
+
     @pytest.fixture
     async def open_store(self, mongo_url: str, mongo_database: str) -> AsyncIterator[OpenStore]:
-        opened: list[MongoEventStore] = []
+        opened: list[EventStore] = []
 
         async def open_one() -> EventStore:
-            store = MongoEventStore(AsyncMongoClient(mongo_url), mongo_database)
+            store = self.wrap(MongoEventStore(AsyncMongoClient(mongo_url), mongo_database))
             opened.append(store)
             return store
 
@@ -501,31 +509,9 @@ class GroupCommitContract:
 class TestGroupCommitOverSqlite(GroupCommitContract, TestSqliteEventStore):
     """``GroupCommit`` is an event store too: the same contract over each adapter."""
 
-    @pytest.fixture
-    async def open_store(self, tmp_path: Path) -> AsyncIterator[OpenStore]:
-        opened: list[EventStore] = []
-
-        async def open_one() -> EventStore:
-            store = GroupCommit(SqliteEventStore(tmp_path / "events.db"))
-            opened.append(store)
-            return store
-
-        yield open_one
-        for store in opened:
-            await store.close()
+    wrap = staticmethod(GroupCommit)
 
 
 @pytest.mark.integration
 class TestGroupCommitOverMongo(GroupCommitContract, TestMongoEventStore):
-    @pytest.fixture
-    async def open_store(self, mongo_url: str, mongo_database: str) -> AsyncIterator[OpenStore]:
-        opened: list[EventStore] = []
-
-        async def open_one() -> EventStore:
-            store = GroupCommit(MongoEventStore(AsyncMongoClient(mongo_url), mongo_database))
-            opened.append(store)
-            return store
-
-        yield open_one
-        for store in opened:
-            await store.close()
+    wrap = staticmethod(GroupCommit)
