@@ -12,8 +12,8 @@ each adapter). Nothing changes for the callers: each gets its own events back, o
 ``ConcurrencyError`` its own writes caused. A group never writes one stream twice (an
 append that touches a stream already in the group waits for the next one), and if the
 group's append fails for any reason, its halves are tried on their own, down to single
-members, so one member's conflict or bad write never fails another. Each store append runs in the
-context (trace) of the first command of its group.
+members, so one member's conflict or bad write never fails another. Each store append
+runs in the context (trace) of the first command of its group.
 """
 
 from __future__ import annotations
@@ -128,7 +128,6 @@ class GroupCommit:
 
     async def _in_context(self, request: _Request, writes: list[StreamWrite]) -> list[EventEnvelope]:
         return await asyncio.create_task(self.inner.append(writes), context=request.context)
-
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
         return await self.inner.read_stream(stream_id, after_version)
