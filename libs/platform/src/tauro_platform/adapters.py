@@ -1,9 +1,10 @@
 """Building the adapters a process uses from its settings: embedded or distributed.
 
-The event store is the adapter seen through ``ObservedEventStore`` (spans, metrics) and
-``GroupCommit``: a process has at most one append in flight, and the appends its tasks
-request meanwhile go in together. Every append writes the store's position counter, so
-appends of one process racing each other would only conflict and retry.
+The event store is the adapter behind ``GroupCommit`` (a process has at most one append
+in flight, and the appends its tasks request meanwhile go in together: every append
+writes the store's position counter, so appends of one process racing each other would
+only conflict and retry), seen through ``ObservedEventStore``: each caller's append is
+its own span in its own trace, and its latency includes the wait for its group.
 """
 
 from __future__ import annotations
@@ -73,5 +74,5 @@ async def build_adapters(settings: Settings) -> Adapters:
         bus = EmbeddedBus(settings.tauro_data_dir / "bus.db", settings.kafka_partitions)
     await bus.start()
     await bus.ensure_topics([*topics.COMMAND_TOPICS, *topics.EVENT_TOPICS, topics.REPLIES], settings.kafka_partitions)
-    observed = ObservedEventStore(store, "mongodb" if settings.tauro_mode == "distributed" else "sqlite")
-    return Adapters(store=GroupCommit(observed), bus=bus, read_store=read_store)
+    observed = ObservedEventStore(GroupCommit(store), "mongodb" if settings.tauro_mode == "distributed" else "sqlite")
+    return Adapters(store=observed, bus=bus, read_store=read_store)

@@ -13,7 +13,8 @@ each adapter). Nothing changes for the callers: each gets its own events back, o
 append that touches a stream already in the group waits for the next one), and if the
 group's append fails for any reason, its halves are tried on their own, down to single
 members, so one member's conflict or bad write never fails another. Each store append
-runs in the context (trace) of the first command of its group.
+runs in the context of the first request of its group; callers trace their own appends
+above this (``ObservedEventStore`` wraps it in ``build_adapters``).
 """
 
 from __future__ import annotations
