@@ -35,7 +35,6 @@ from datetime import UTC, datetime, timedelta
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.schedules import TickFired, TickQueued, TickSkipped
-from tauro_platform.bus.port import Bus
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore
 from tauro_platform.observability.metrics import observe_schedule_lateness
 from tauro_platform.readstore.port import ReadStore
@@ -58,10 +57,10 @@ LIVE_TICKS = frozenset({TickFired.type_name, TickSkipped.type_name, TickQueued.t
 class Firing:
     """Fire the due ticks of a batch of schedules (see the module docstring)."""
 
-    def __init__(self, store: EventStore, bus: Bus, states: ScheduleStates, handlers: SchedulerHandlers,
+    def __init__(self, store: EventStore, relay: OutboxRelay, states: ScheduleStates, handlers: SchedulerHandlers,
                  after_append: AfterAppend, actor: str) -> None:
         self._store = store
-        self._relay = OutboxRelay(store, bus)  # publishes at once; its sweeper covers a crash before
+        self._relay = relay  # publishes at once; its sweeper covers a crash before
         self._states = states
         self._handlers = handlers
         self._after_append = after_append

@@ -75,7 +75,7 @@ class SchedulerService:
         self.sender = CommandSender(adapters.bus, self.instance_id, settings.command_timeout_seconds)
         self.launcher = Launcher(self.sender, self._record_failure)
         handlers.book = self.launcher
-        self.firing = Firing(adapters.store, adapters.bus, self.states, handlers, self._after_append, self.actor)
+        self.firing = Firing(adapters.store, self.host.relay, self.states, handlers, self._after_append, self.actor)
         self.loop = FiringLoop(self.firing, self.states, adapters.read_store, self.launcher)
         self.host.processor.after_append = self._after_append
         self._firing = settings.scheduler_enabled
