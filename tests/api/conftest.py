@@ -19,6 +19,8 @@ from tauro_runs.service import RunsService, load_pipeline_files
 from tauro_scheduler.service import SchedulerService
 from tauro_streaming.service import StreamingService
 
+from tests.stuck import stop_or_dump
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -67,7 +69,7 @@ async def api(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://tauro") as client:
         yield client
-    await platform.stop()
+    await stop_or_dump(platform.stop(), "the embedded platform")
     await adapters.close()
 
 

@@ -16,6 +16,7 @@ from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, EventS
 from tauro_platform.observability.tracing import inject_context
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
 from tauro_platform.runtime.relay import OutboxRelay
+from tauro_platform.waiting import wait_event
 
 FLUSH_SECONDS = 0.5
 MAX_BATCH = 200
@@ -48,10 +49,7 @@ class LogBuffer:
 
     async def _flush_periodically(self) -> None:
         while not self._closing:
-            try:
-                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, FLUSH_SECONDS)
             self._wake.clear()
             await self._flush()
         await self._flush()

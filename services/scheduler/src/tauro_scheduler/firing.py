@@ -41,6 +41,7 @@ from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.decision import CommandContext, to_writes
 from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.timeutil import iso, parse_iso
+from tauro_platform.waiting import wait_event
 
 from tauro_scheduler.handlers import SchedulerHandlers
 from tauro_scheduler.launcher import Launcher, tick_from_doc
@@ -214,7 +215,4 @@ class FiringLoop:
         if delay <= 0:  # due already: a new second began during the round (or a schedule is stuck: logged)
             await asyncio.sleep(0 if self._progress else 0.05)
             return
-        try:
-            await asyncio.wait_for(self._wake.wait(), delay)
-        except TimeoutError:
-            pass
+        await wait_event(self._wake, delay)

@@ -31,6 +31,7 @@ from tauro_platform.readstore.port import Doc, ReadStore
 from tauro_platform.runtime.commands import CommandProcessor, local_envelope
 from tauro_platform.settings import Settings
 from tauro_platform.timeutil import parse_iso
+from tauro_platform.waiting import wait_event
 
 from tauro_streaming.docstore import DocStore
 from tauro_streaming.domain import StreamDefinitionError
@@ -73,10 +74,7 @@ class StreamSupervisor:
                 raise
             except Exception:
                 log.exception("stream reconcile failed; retrying")
-            try:
-                await asyncio.wait_for(self._wake.wait(), interval)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, interval)
             self._wake.clear()
 
     async def reconcile(self) -> None:

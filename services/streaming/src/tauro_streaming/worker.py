@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from tauro_platform.bus.port import Bus, Message, Outgoing, Subscription
 from tauro_platform.readstore.port import Doc
 from tauro_platform.settings import Settings
+from tauro_platform.waiting import wait_event
 
 from tauro_streaming.domain import DeadLetter, Output, StreamPipeline, StreamStateError, parse_definition
 from tauro_streaming.domain.results import Result
@@ -190,9 +191,7 @@ class ExecutionWorker:
     async def drain(self, seconds: float) -> bool:
         """Finish the batch in hand, flush the windows, leave the group. False if out of time."""
         self._draining = True
-        try:
-            await asyncio.wait_for(self._idle.wait(), max(0.0, seconds))
-        except TimeoutError:
+        if not await wait_event(self._idle, seconds):
             return False
         if self.stateful:
             await self._flush_windows()

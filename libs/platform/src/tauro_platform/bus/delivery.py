@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from tauro_platform.bus.port import Handler, Message, retry_delay
+from tauro_platform.waiting import wait_event
 
 log = logging.getLogger("tauro.bus")
 
@@ -24,9 +25,6 @@ async def deliver(handler: Handler, message: Message, stopping: asyncio.Event) -
                 "handler failed; will retry",
                 extra={"topic": message.topic, "partition": message.partition, "offset": message.offset},
             )
-            try:
-                await asyncio.wait_for(stopping.wait(), retry_delay(attempt))
-            except TimeoutError:
-                pass
+            await wait_event(stopping, retry_delay(attempt))
             attempt += 1
     return False

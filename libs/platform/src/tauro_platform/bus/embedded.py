@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tauro_platform.bus.delivery import deliver
 from tauro_platform.bus.port import BatchHandler, Handler, Lag, Message, Outgoing, partition_for
+from tauro_platform.waiting import wait_event
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
@@ -333,7 +334,4 @@ class EmbeddedBus:
         return [Message(tp[0], tp[1], o, k, bytes(v), json.loads(h), ts) for o, k, v, h, ts in rows]
 
     async def _wait_for_messages(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._published.wait(), seconds)
-        except TimeoutError:
-            pass
+        await wait_event(self._published, seconds)

@@ -20,6 +20,7 @@ from tauro_platform.observability.identity import DEFAULTS, VERSION
 from tauro_platform.observability.metrics import SERVICE_INFO
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.timeutil import iso
+from tauro_platform.waiting import within
 
 log = logging.getLogger("tauro.heartbeat")
 HEARTBEATS = "service_heartbeats"
@@ -86,6 +87,6 @@ class Heartbeat:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         try:
-            await asyncio.wait_for(self.beat("stopped"), STOP_TIMEOUT)
+            await within(self.beat("stopped"), STOP_TIMEOUT)
         except Exception:  # shutting down: a store that cannot be reached is not worth waiting for
             log.debug("final heartbeat not written", extra={"service": self.service})

@@ -20,6 +20,7 @@ from tauro_platform.bus.port import Bus, Message, Subscription
 from tauro_platform.observability.metrics import COMMANDS_SENT
 from tauro_platform.observability.tracing import SpanKind, inject_context, span
 from tauro_platform.runtime.wire import command_headers, decode, encode
+from tauro_platform.waiting import within
 
 
 class CommandSender:
@@ -93,7 +94,7 @@ class CommandSender:
         self._pending[envelope.command_id] = future
         try:
             await self._bus.publish(command.topic, encode(envelope), key=key, headers=command_headers(envelope))
-            reply = await asyncio.wait_for(future, self._timeout)
+            reply = await within(future, self._timeout)
         except TimeoutError:
             raise DomainError(
                 ErrorCode.TIMEOUT,
