@@ -117,8 +117,7 @@ async def run_attempt(
             await watchdog  # let it finish the SIGTERM grace period it started
         else:
             watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
+            await asyncio.wait({watchdog})  # unlike suppress(CancelledError), lets a cancel of ours through
         # also reached on cancellation or an on_log error: nothing of the attempt may outlive it
         await kill_group(proc.pid, kill_grace_seconds)
         if proc.returncode is None:
