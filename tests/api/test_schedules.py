@@ -25,6 +25,7 @@ from tauro_platform.settings import Settings
 from tauro_platform.timeutil import iso, parse_iso
 from tauro_runs.service import RunsService, load_pipeline_files
 from tauro_scheduler.domain import ScheduleKind, ScheduleRule, last_n_before, next_after, run_id_for_tick
+from tauro_scheduler.domain.retry import retry_run_id
 from tauro_scheduler.service import SchedulerService
 
 from tests.api.conftest import create_project, embedded_settings
@@ -519,3 +520,37 @@ async def test_two_scheduler_replicas_fire_each_tick_once(platform: Platform) ->
     decided = [e.data["nominal"] for e in events if e.type in ("TickFired", "TickSkipped", "TickQueued")]
     assert len(decided) == len(set(decided)) >= 4
     assert contiguous(await ticks(api, sid))
+
+
+# --------------------------------------------------------------------------- retry on failure
+
+
+async def test_retry_on_failure_gives_a_failed_tick_one_retry_run(platform: Platform) -> None:
+    api = platform.api
+    project = (await create_project(api, "retries"))["id"]
+    failing = await make_pipeline(api, project, "fails", command="exit 3")
+    retried = (await make_schedule(api, project, failing, config={"retry_on_failure": True}))["id"]
+    plain = (await make_schedule(api, project, failing, expression="0 3 * * *"))["id"]
+    for sid in (retried, plain):
+        assert (await api.post(f"{API}/schedules/{sid}/backfill", json={"count": 1})).status_code == 202
+
+    async def ended(sid: str, n: int) -> list[JSON]:
+        runs = await runs_of(api, sid)
+        return runs if len(runs) == n and all(r["state"] == "FAILED" for r in runs) else []
+
+    runs = await until(lambda: ended(retried, 2), within=30, what="the failed run and its failed retry")
+    await until(lambda: ended(plain, 1), within=30, what="the failed run of the schedule without retries")
+    first, = [r for r in runs if "retry_of" not in r["tags"]]
+    retry, = [r for r in runs if r["tags"].get("retry_of") == first["id"]]
+    assert retry["id"] == retry_run_id(first["id"])
+    assert retry["params"]["logical_date"] == first["params"]["logical_date"]
+    assert retry["trigger"] == "schedule" and retry["schedule_id"] == retried
+
+    # A redelivered outcome creates nothing more; the retry's own failure is not retried.
+    retrier = platform.schedulers[0].retrier
+    assert await retrier.retry_if_wanted(first["id"], "RunFailed") == retry["id"]
+    assert await retrier.retry_if_wanted(retry["id"], "RunFailed") is None
+    await asyncio.sleep(1.0)
+    assert len(await runs_of(api, retried)) == 2 and len(await runs_of(api, plain)) == 1
+    stats = (await api.get(f"{API}/schedules/{retried}")).json()["data"]["statistics"]
+    assert stats["total_runs"] == 2 and stats["failed_runs"] == 2

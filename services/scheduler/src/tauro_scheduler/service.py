@@ -5,9 +5,10 @@
   and ``schedule_ticks`` read models.
 - After every append, fired ticks go to the ``Launcher`` (runs created through the runs
   service) and a changed schedule wakes the firing loop.
-- The ``FiringLoop`` fires due ticks and repairs interrupted launches; it only runs with
-  ``SCHEDULER_ENABLED`` (the API works either way). ``SCHEDULER_TIMEZONE`` is the time
-  zone of schedules created without one.
+- The ``FiringLoop`` fires due ticks and repairs interrupted launches, and the
+  ``RunRetrier`` retries failed scheduled runs of schedules with ``config.retry_on_failure``;
+  both only run with ``SCHEDULER_ENABLED`` (the API works either way). ``SCHEDULER_TIMEZONE``
+  is the time zone of schedules created without one.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tauro_scheduler.handlers import SchedulerHandlers
 from tauro_scheduler.launcher import Launcher
 from tauro_scheduler.loading import ScheduleStates
 from tauro_scheduler.projections import SCHEDULES, TICKS, projections
+from tauro_scheduler.retries import RunRetrier
 
 log = logging.getLogger("tauro.scheduler")
 PROJECTOR = "scheduler-projector"  # the host's projector name (ServiceHost: "<name>-projector")
@@ -77,6 +79,7 @@ class SchedulerService:
         handlers.book = self.launcher
         self.firing = Firing(adapters.store, self.host.relay, self.states, handlers, self._after_append, self.actor)
         self.loop = FiringLoop(self.firing, self.states, adapters.read_store, self.launcher)
+        self.retrier = RunRetrier(adapters.bus, adapters.store, self.states, self.sender)
         self.host.processor.after_append = self._after_append
         self._firing = settings.scheduler_enabled
         self._task: asyncio.Task[None] | None = None
@@ -108,6 +111,7 @@ class SchedulerService:
         await self.sender.start()
         self.launcher.start()
         if self._firing:
+            await self.retrier.start()
             self._task = asyncio.create_task(self.loop.run(), name="scheduler-firing")
         log.info("scheduler started", extra={"instance_id": self.instance_id, "firing": self._firing})
 
@@ -115,6 +119,7 @@ class SchedulerService:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self.retrier.stop()
         await self.launcher.stop()
         await self.sender.stop()
         await self.host.stop()
