@@ -234,3 +234,28 @@ def test_backfill_of_30_gives_30_runs_and_again_gives_no_more(
     time.sleep(3)
     assert len(runs(api, sid)) == 30
     assert api.post(f"/schedules/{sid}/disable").status_code == 200
+
+
+def test_retry_on_failure_retries_each_failed_run_once_with_two_schedulers(
+    deployment: Deployment, schedulers: list[Service], api: httpx.Client, project: tuple[str, str],
+) -> None:
+    start_scheduler(deployment, schedulers, "scheduler-a")
+    start_scheduler(deployment, schedulers, "scheduler-b")
+    failing = make_pipeline(api, project[0], shell_pipeline("fails", {"work": "exit 3"}))
+    sid = create_schedule(api, (project[0], failing), kind="CRON", expression="0 4 * * *", max_concurrency=3,
+                          config={"retry_on_failure": True})["id"]
+    assert api.post(f"/schedules/{sid}/backfill", json={"count": 3}).status_code == 202
+
+    def all_failed() -> list[JSON]:
+        found = runs(api, sid)
+        return found if len(found) == 6 and all(r["state"] == "FAILED" for r in found) else []
+
+    found = until(all_failed, within=120, what="3 failed runs and their 3 failed retries")
+    originals = {r["id"]: r for r in found if "retry_of" not in r["tags"]}
+    retries = [r for r in found if "retry_of" in r["tags"]]
+    assert len(originals) == 3 and sorted(r["tags"]["retry_of"] for r in retries) == sorted(originals)
+    for retry in retries:
+        assert retry["logical_date"] == originals[retry["tags"]["retry_of"]]["logical_date"]
+    time.sleep(3)
+    assert len(runs(api, sid)) == 6  # the retries' own failures are not retried
+    assert api.post(f"/schedules/{sid}/disable").status_code == 200
