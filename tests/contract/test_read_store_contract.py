@@ -127,6 +127,13 @@ FILTERS: list[tuple[str, Filter, set[str]]] = [
     ("id-in-and-more", {"_id": {"$in": ["a", "b", "d"]}, "state": "running"}, set("a")),
     ("id-in-and-ne", {"_id": {"$in": ["a", "b"], "$ne": "a"}}, set("b")),
     ("id-nin", {"_id": {"$nin": ["a", "b"]}}, set("cdefg")),
+    ("or", {"$or": [{"state": "failed"}, {"n": {"$gte": 10}}]}, set("bg")),
+    ("or-and-fields", {"state": "running", "$or": [{"n": 10}, {"_id": "a"}]}, set("ag")),
+    ("or-keyset-desc-with-nulls", {"$or": [{"n": {"$lt": 3}}, {"n": 3, "_id": {"$lt": "c"}}, {"n": None}]},
+     set("bdef")),
+    ("or-keyset-asc-after-null", {"$or": [{"state": {"$ne": None}}, {"state": None, "_id": {"$gt": "e"}}]},
+     set("abcdfg")),
+    ("or-one-branch", {"$or": [{"owner.team": "x"}]}, set("ae")),
 ]
 
 SORTS: list[tuple[str, Sort, list[str]]] = [
@@ -244,8 +251,10 @@ class ReadStoreContract:
 
     @pytest.mark.parametrize(
         "where",
-        [{"$or": [{"n": 1}]}, {"n": {"$regex": "x"}}, {"n": {"$gt": 1, "$elemMatch": {}}}],
-        ids=["top-level-operator", "unknown-operator", "one-unknown-operator"],
+        [{"$and": [{"n": 1}]}, {"n": {"$regex": "x"}}, {"n": {"$gt": 1, "$elemMatch": {}}}, {"$or": []},
+         {"$or": {"n": 1}}, {"$or": [{"n": {"$regex": "x"}}]}],
+        ids=["top-level-operator", "unknown-operator", "one-unknown-operator", "empty-or", "or-not-a-list",
+             "unknown-operator-in-or"],
     )
     async def test_unsupported_filters_are_rejected(self, loaded: ReadStore, where: Filter) -> None:
         with pytest.raises(ValueError):
@@ -416,6 +425,9 @@ def _generated_queries(rng: random.Random) -> list[Filter]:
         queries.append({field: {"$exists": True}})
         queries.append({field: {"$exists": False}})
     queries.append({"x": {"$gt": 0, "$lte": 2}, "y": {"$ne": None}})
+    for v in _VALUES:  # keyset conditions, as cursor paging builds them
+        queries.append({"$or": [{"x": {"$lt": v}}, {"x": v, "_id": {"$lt": "d030"}}, {"x": None}]})
+        queries.append({"y": {"$ne": v}, "$or": [{"x": {"$gt": v}}, {"x": v, "_id": {"$gt": "d030"}}]})
     return queries
 
 

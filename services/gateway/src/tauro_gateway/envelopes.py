@@ -35,8 +35,8 @@ def ok(request: Request, data: Any, status: int = 200, headers: dict[str, str] |
     return JSONResponse({"data": data, "meta": _meta(request)}, status_code=status, headers=headers)
 
 
-def page(request: Request, items: list[Any], total: int, limit: int, offset: int) -> JSONResponse:
-    meta = _meta(request, total=total, limit=limit, offset=offset, has_more=offset + len(items) < total)
+def page(request: Request, items: list[Any], total: int, limit: int, offset: int, **extra: Any) -> JSONResponse:
+    meta = _meta(request, total=total, limit=limit, offset=offset, has_more=offset + len(items) < total, **extra)
     return JSONResponse({"data": items, "meta": meta})
 
 

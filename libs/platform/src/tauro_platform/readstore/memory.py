@@ -53,6 +53,10 @@ def _compare(value: Any, op: str, arg: Any) -> bool:
 
 def matches(doc: Doc, where: Filter) -> bool:
     for field, cond in where.items():
+        if field == "$or":
+            if not any(matches(doc, branch) for branch in cond):
+                return False
+            continue
         value = _lookup(doc, field)
         if isinstance(cond, dict):
             if not all(_compare(value, op, arg) for op, arg in cond.items()):

@@ -11,7 +11,9 @@ every gateway replica shares them).
 
 Filters use a small, MongoDB-compatible language: ``{field: value}``, and per field
 ``$in``, ``$nin``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$exists``; dotted
-names reach into sub-documents. Both adapters implement exactly this, with MongoDB's
+names reach into sub-documents. One top-level ``$or: [filter, ...]`` (a non-empty list)
+matches when any of its filters does, ANDed with the other fields (keyset paging needs
+it: "after this sort key, or at it with a later id"). Both adapters implement exactly this, with MongoDB's
 semantics: null matches a missing field, booleans are not numbers, values of different
 types never compare, and sorting orders types as MongoDB does (null/missing first).
 ``find`` breaks ties (and orders unsorted queries) by ``_id``, so pages are stable.
@@ -84,6 +86,12 @@ class ReadStore(Protocol):
 
 def check_filter(where: Filter) -> None:
     for field, cond in where.items():
+        if field == "$or":
+            if not isinstance(cond, list | tuple) or not cond or not all(isinstance(b, dict) for b in cond):
+                raise ValueError("$or takes a non-empty list of filters")
+            for branch in cond:
+                check_filter(branch)
+            continue
         if field.startswith("$"):
             raise ValueError(f"unsupported top-level operator {field}")
         if isinstance(cond, dict):

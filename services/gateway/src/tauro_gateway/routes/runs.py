@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -14,6 +13,7 @@ from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_gateway.context import Ctx, creation_ids
 from tauro_gateway.envelopes import ok, page, public
+from tauro_gateway.paging import after, decode_cursor, encode_cursor
 from tauro_gateway.query import ListParams, check_id, fields_param, list_params, state_filter
 from tauro_gateway.run_logs import log_response
 
@@ -80,14 +80,6 @@ async def create_runs(request: Request, ctx: Ctx, body: RunBatch) -> JSONRespons
     return ok(request, created, status=201)
 
 
-def _decode_cursor(cursor: str) -> int:
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except ValueError:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid cursor",
-                          [ErrorDetail(field="cursor", message="not a cursor returned by this API")]) from None
-
-
 def _moment(value: str | None, field: str) -> str | None:
     if value is None:
         return None
@@ -110,7 +102,8 @@ async def list_runs(
     created_after: Annotated[str | None, Query(max_length=40)] = None,
     created_before: Annotated[str | None, Query(max_length=40)] = None,
     schedule_id: Annotated[str | None, Query(max_length=140)] = None,
-    cursor: Annotated[str | None, Query(max_length=100, description="From meta.next_cursor")] = None,
+    cursor: Annotated[str | None, Query(max_length=2000, description="meta.next_cursor of the previous page "
+                                        "(with the same sort): the next page, each run once")] = None,
 ) -> JSONResponse:
     where: dict[str, Any] = {}
     if project_id is not None:
@@ -132,18 +125,12 @@ async def list_runs(
     if window:
         where["created_at"] = window
     sort, offset = params.sort, params.offset
-    if cursor is not None:
-        where["position"] = {"$lt": _decode_cursor(cursor)}
-        sort, offset = [("position", -1)], 0
+    if cursor is not None:  # keyset paging: the runs after the cursor's key (meta.total counts those)
+        where.update(after(sort, decode_cursor(cursor, sort)))
+        offset = 0
     docs, total = await ctx.read_store.find("runs", where, sort, offset, params.limit)
-    response = page(request, [run_view(d, params.fields) for d in docs], total, params.limit, offset)
-    if docs and len(docs) == params.limit and docs[-1].get("position"):
-        import json
-
-        body = json.loads(bytes(response.body))
-        body["meta"]["next_cursor"] = base64.urlsafe_b64encode(str(docs[-1]["position"]).encode()).decode()
-        return JSONResponse(body)
-    return response
+    extra = {"next_cursor": encode_cursor(sort, docs[-1])} if docs and offset + len(docs) < total else {}
+    return page(request, [run_view(d, params.fields) for d in docs], total, params.limit, offset, **extra)
 
 
 @router.get("/{run_id}", summary="Get a run: state, progress, timing, tasks (as_of: as it was then)")
