@@ -12,6 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from tauro_platform.migrations import runner
+from tauro_platform.readstore.indexes import READ_MODEL_INDEXES, ensure_indexes, missing_indexes
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,14 +36,15 @@ async def test_up_down_status_round_trip(db: AsyncDatabase[dict[str, Any]]) -> N
     assert all(when is None for _, when in await runner.status(db))
     applied = await runner.up(db)
     assert [m.number for m in applied] == numbers
-    assert any(n.startswith("m0001_state") for n in await _index_names(db, "rm_runs"))
+    assert await missing_indexes(db) == []  # 0001: every declared read-model index
     assert "m0002_type_position" in await _index_names(db, "events")
     assert await runner.up(db) == []
     reverted = await runner.down(db)
     assert [m.number for m in reverted] == [numbers[-1]]
     assert "m0002_type_position" not in await _index_names(db, "events")
     await runner.down(db, to="0000")
-    assert not any(n.startswith("m0001_") for n in await _index_names(db, "rm_runs"))
+    declared = sum(len(keys) for keys in READ_MODEL_INDEXES.values())
+    assert len(await missing_indexes(db)) == declared and await _index_names(db, "rm_runs") == {"_id_"}
     assert all(when is None for _, when in await runner.status(db))
     assert [m.number for m in await runner.up(db, to="0001")] == ["0001"]
 
@@ -68,3 +70,14 @@ def test_create_writes_the_next_numbered_template(tmp_path: Path) -> None:
     path = runner.create("Add user roles", tmp_path)
     assert path.name == f"{int(runner.available()[-1].number) + 1:04d}_add_user_roles.py"
     assert "async def up" in path.read_text() and "async def down" in path.read_text()
+
+
+async def test_read_model_indexes_made_under_old_names_are_kept(db: AsyncDatabase[dict[str, Any]]) -> None:
+    """A database migrated before the declaration moved has ``m0001_...`` names: ensuring the
+    declared indexes leaves those alone (no second copy, no name conflict)."""
+    keys = READ_MODEL_INDEXES["runs"][0]
+    await db["rm_runs"].create_index(list(keys), name="m0001_state_1_queued_at_1")
+    created = await ensure_indexes(db)
+    assert "rm_runs.rm_state_1_queued_at_1" not in created and await missing_indexes(db) == []
+    assert await ensure_indexes(db) == []  # idempotent
+    assert len(await _index_names(db, "rm_runs")) == 1 + len(READ_MODEL_INDEXES["runs"])

@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient
 from tauro_contracts.base import Command
 from tauro_contracts.projects import CreateProject, DefinePipeline, DeleteProject, UpdateProject
 from tauro_contracts.runs import CancelRun, ClaimTask, CreateRun, RecordTaskOutcome
 from tauro_platform.adapters import Adapters, build_adapters
+from tauro_platform.readstore.indexes import READ_MODEL_INDEXES, missing_indexes
 from tauro_platform.rebuild import read_model_hash, rebuild
 from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.settings import Settings
 from tauro_runs.service import RunsService, read_model_projectors
+from tauro_scheduler.service import read_model_projectors as scheduler_projectors
 
 from tests.e2e.runs_helpers import shell_pipeline
 
@@ -32,11 +34,13 @@ async def runs(kafka_bootstrap: str, mongo_url: str, unique_name: str, tmp_path:
     )  # type: ignore[call-arg]
     adapters = await build_adapters(settings)
     service = RunsService(adapters, settings)
+    service.mongo = AsyncMongoClient(mongo_url)[unique_name]  # type: ignore[attr-defined]
     service.adapters = adapters  # type: ignore[attr-defined]
     await service.host.start()
     yield service
     await service.host.stop()
     await adapters.close()
+    await service.mongo.client.close()  # type: ignore[attr-defined]
     with MongoClient(mongo_url) as client:
         client.drop_database(unique_name)
 
@@ -86,3 +90,40 @@ async def test_rebuild_gives_identical_read_models(runs: RunsService) -> None:
     assert report.hash_before == live
     assert report.identical, "rebuilt read models differ from the live ones"
     assert report.events >= 60
+
+
+async def test_read_model_indexes_exist_at_start_and_after_a_rebuild(runs: RunsService) -> None:
+    """Every declared read-model index exists once the process opened the store (before any
+    document), and again after a rebuild dropped the collections (indexes with them)."""
+    db = runs.mongo  # type: ignore[attr-defined]
+    assert await missing_indexes(db) == []
+    await _mixed_workload(runs)
+    adapters: Adapters = runs.adapters  # type: ignore[attr-defined]
+    projectors = [*read_model_projectors(adapters), *scheduler_projectors(adapters)]
+    rebuilt = {c for p in projectors for c in p.collections}
+    assert {"runs", "run_logs", "projects", "pipelines", "schedules", "schedule_ticks"} <= rebuilt
+    report = await rebuild(adapters.store, adapters.read_store, projectors)
+    assert report.identical
+    assert await missing_indexes(db) == []
+    for collection in set(READ_MODEL_INDEXES) & rebuilt:  # each once, not twice under two names
+        assert len(await db[f"rm_{collection}"].index_information()) == 1 + len(READ_MODEL_INDEXES[collection])
+
+
+async def test_a_process_opening_the_read_store_ensures_its_indexes(kafka_bootstrap: str, mongo_url: str,
+                                                                    unique_name: str, tmp_path: Path) -> None:
+    """Without migrations (AUTO_MIGRATE=false), opening the adapters creates the read-model indexes."""
+    settings = Settings(
+        _env_file=None, tauro_mode="distributed", secret_key="x" * 40, kafka_bootstrap_servers=kafka_bootstrap,
+        mongodb_url=mongo_url, mongodb_database=unique_name, tauro_namespace=f"{unique_name}.", pipelines_dir=None,
+        tauro_data_dir=tmp_path, auto_migrate=False,
+    )  # type: ignore[call-arg]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        assert len(await missing_indexes(client[unique_name])) > 0
+        adapters = await build_adapters(settings)
+        await adapters.close()
+        assert await missing_indexes(client[unique_name]) == []
+        assert "_migrations" not in await client[unique_name].list_collection_names()
+    finally:
+        await client.drop_database(unique_name)
+        await client.close()

@@ -61,7 +61,9 @@ async def build_adapters(settings: Settings) -> Adapters:
             from tauro_platform.migrations import runner
 
             await runner.up(client[settings.mongodb_database])
-        read_store = MongoReadStore(mongo_client(settings), settings.mongodb_database)
+        mongo_read_store = MongoReadStore(mongo_client(settings), settings.mongodb_database)
+        await mongo_read_store.ensure_indexes()  # idempotent; also after every drop (rebuild)
+        read_store = mongo_read_store
         bus: Bus = KafkaBus(settings.kafka_bootstrap_servers, client_id=settings.otel_service_name or "tauro",
                             namespace=settings.tauro_namespace)
     else:

@@ -3,6 +3,8 @@
 Rebuilding while the system runs is safe: writes are conditional on each document's
 stream version, so the live projector and the rebuild converge on the same documents.
 Comparing the hashes before and after is meaningful when no events arrive meanwhile.
+Dropping a read model drops its indexes; the MongoDB read store creates the declared ones
+again as part of ``drop`` (``readstore/indexes.py``), before the replay refills it.
 """
 
 from __future__ import annotations

@@ -34,19 +34,12 @@ from tauro_scheduler.firing import Firing, FiringLoop
 from tauro_scheduler.handlers import SchedulerHandlers
 from tauro_scheduler.launcher import Launcher
 from tauro_scheduler.loading import ScheduleStates
-from tauro_scheduler.projections import SCHEDULES, TICKS, projections
+from tauro_scheduler.projections import projections
 from tauro_scheduler.retries import RunRetrier
 
 log = logging.getLogger("tauro.scheduler")
 PROJECTOR = "scheduler-projector"  # the host's projector name (ServiceHost: "<name>-projector")
 WAKE_TYPES = frozenset({ScheduleCreated.type_name, ScheduleUpdated.type_name, ScheduleEnabled.type_name})
-INDEXES = (
-    (SCHEDULES, (("enabled", 1), ("next_run_at", 1))),
-    (SCHEDULES, (("waiting_count", 1),)),
-    (SCHEDULES, (("project_id", 1), ("enabled", 1))),
-    (TICKS, (("schedule_id", 1), ("nominal_time", -1))),
-    (TICKS, (("status", 1), ("run_created", 1), ("fired_at", 1))),
-)  # the runs read model's (schedule_id, state) index comes with the platform's migration 0001
 
 
 def read_model_projectors(adapters: Adapters) -> list[Projector]:
@@ -95,18 +88,7 @@ class SchedulerService:
         log.warning("scheduled run refused", extra={"run_id": command.run_id, "error": command.error,
                                                     "recorded": reply.ok})
 
-    async def _ensure_indexes(self) -> None:
-        ensure = getattr(self._adapters.read_store, "ensure_index", None)
-        if ensure is None:
-            return
-        for collection, keys in INDEXES:
-            try:
-                await ensure(collection, list(keys))
-            except Exception:  # an index is a speed-up; a conflicting one made elsewhere is not fatal
-                log.warning("could not create a read-model index", extra={"collection": collection}, exc_info=True)
-
     async def start(self) -> None:
-        await self._ensure_indexes()
         await self.host.start()
         await self.sender.start()
         self.launcher.start()

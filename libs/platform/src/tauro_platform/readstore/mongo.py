@@ -1,4 +1,8 @@
-"""MongoDB read store adapter: one collection per read model, plus ``_checkpoints``."""
+"""MongoDB read store adapter: one collection per read model, plus ``_checkpoints``.
+
+Each read model's indexes (``readstore/indexes.py``) are ensured by ``ensure_indexes``
+(``build_adapters`` calls it when a process starts) and again after ``drop``, so a
+rebuilt read model is as fast to query as before."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pymongo import AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+from tauro_platform.readstore import indexes
 from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
 
 _CHECKPOINTS = "_checkpoints"
@@ -27,8 +32,9 @@ class MongoReadStore:
     def _coll(self, name: str) -> AsyncCollection[dict[str, Any]]:
         return self._db[self._prefix + name]
 
-    async def ensure_index(self, collection: str, keys: Sequence[tuple[str, int]]) -> None:
-        await self._coll(collection).create_index(list(keys))
+    async def ensure_indexes(self, collections: Sequence[str] | None = None) -> list[str]:
+        """Create the declared read-model indexes that are missing (idempotent); the names created."""
+        return await indexes.ensure_indexes(self._db, self._prefix, collections)
 
     async def get(self, collection: str, doc_id: str) -> Doc | None:
         return await self._coll(collection).find_one({"_id": doc_id})
@@ -147,10 +153,15 @@ class MongoReadStore:
         await self._db[_CHECKPOINTS].update_one({"_id": name}, {"$max": {"position": position}}, upsert=True)
 
     async def drop(self, collections: Sequence[str], checkpoints: Sequence[str]) -> None:
+        """Drop the collections (their indexes go with them) and create their declared indexes
+        again at once, before a rebuild refills them."""
         for name in collections:
             await self._coll(name).drop()
+            self._ttl_indexed.discard(name)
         if checkpoints:
             await self._db[_CHECKPOINTS].delete_many({"_id": {"$in": list(checkpoints)}})
+        if collections:
+            await self.ensure_indexes(collections)
 
     async def ping(self) -> None:
         await self._client.admin.command("ping")
