@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,6 +14,13 @@ class Payload(BaseModel):
 
     type_name: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
+
+    def to_data(self) -> dict[str, Any]:
+        """The payload as the ``data`` of its envelope, in the shape its published JSON Schema
+        gives (``docs/events/schemas``): field aliases included, e.g. a DAG edge's ``from``/``to``.
+        Loading accepts the field names too (``populate_by_name``), so data written before
+        aliases were used still decodes."""
+        return self.model_dump(mode="json", by_alias=True)
 
 
 class Command(Payload):

@@ -54,7 +54,7 @@ def to_writes(writes: tuple[PendingWrite, ...], ctx: CommandContext) -> list[Str
                 causation_id=ctx.command_id,
                 actor=ctx.actor,
                 trace_context=ctx.trace_context,
-                data=payload.model_dump(mode="json"),
+                data=payload.to_data(),
             )
             for i, payload in enumerate(pending.events, start=1)
         ]

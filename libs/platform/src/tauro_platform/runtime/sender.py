@@ -88,7 +88,7 @@ class CommandSender:
             actor=actor,
             trace_context=trace_context,
             reply_to=self.instance_id,
-            data=command.model_dump(mode="json"),
+            data=command.to_data(),
         )
         future: asyncio.Future[CommandReply] = asyncio.get_running_loop().create_future()
         self._pending[envelope.command_id] = future
