@@ -24,6 +24,8 @@ up() {
     [[ -s "$DIST/admin-key" ]] || (umask 077; SECRET_KEY="$SECRET_KEY" "$PY" -m tauro_cli.main keygen > "$DIST/admin-key")
     TAURO_ADMIN_API_KEY="$(cat "$DIST/admin-key")"
   fi
+  # Our broker allows 3 s consumer sessions: a killed service's partitions move within ~4 s.
+  export KAFKA_SESSION_TIMEOUT_MS="${KAFKA_SESSION_TIMEOUT_MS:-3000}"
   export SECRET_KEY TAURO_ADMIN_API_KEY KAFKA_BOOTSTRAP_SERVERS MONGODB_URL TAURO_MODE=distributed PORT
   for svc in "${SERVICES[@]}"; do
     if running "$svc"; then echo "$svc already running (pid $(cat "$DIST/$svc.pid"))"; continue; fi

@@ -47,7 +47,9 @@ def kafka_bootstrap() -> Iterator[str]:
     if _docker_engine():
         from testcontainers.kafka import KafkaContainer
 
-        with KafkaContainer("apache/kafka:3.9.1").with_kraft() as kafka:
+        container = KafkaContainer("apache/kafka:3.9.1").with_kraft()
+        container.with_env("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000")  # the e2e services use 3 s sessions
+        with container as kafka:
             yield kafka.get_bootstrap_server()
         return
     started = _started_by_script("kafka.sh")

@@ -80,6 +80,44 @@ class Service:
         return self.start()
 
 
+class PrivateMongo:
+    """A MongoDB-wire server of a test's own (port, data and PID file under ``tmp``), so
+    stopping or killing it touches no one else's server. Its data survives ``stop``/``start``."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.infra = tmp / "infra"
+        self.env = {**os.environ, "TAURO_MONGO_PORT": str(self.port), "TAURO_INFRA_DIR": str(self.infra)}
+        self.url = f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
+
+    def _script(self, action: str) -> None:
+        subprocess.run(["bash", str(ROOT / "scripts" / "infra" / "mongo.sh"), action], env=self.env, cwd=ROOT,
+                       check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._script("start")
+
+    @property
+    def pid(self) -> int:
+        return int((self.infra / "mongo" / "mongo.pid").read_text())
+
+    def kill(self) -> None:
+        """SIGKILL this server by its PID and wait until it is gone."""
+        pid = self.pid
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM, then (after 20 s) SIGKILL: ``scripts/infra/mongo.sh stop`` on this server's PID file."""
+        self._script("stop")
+
+
 @dataclass
 class Deployment:
     """One isolated Tauro deployment: a namespace, a database, a gateway port, services."""
@@ -107,7 +145,7 @@ class Deployment:
             "PORT": str(self.port), "TAURO_WORK_DIR": str(self.tmp / "work"),
             "TAURO_OUTPUT_DIR": str(self.tmp / "output"), "PIPELINES_DIR": str(ROOT / "examples" / "pipelines"),
             "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "EXECUTOR_HEARTBEAT_SECONDS": "1",
-            "COMMAND_TIMEOUT_SECONDS": "20",
+            "COMMAND_TIMEOUT_SECONDS": "20", "KAFKA_SESSION_TIMEOUT_MS": "3000",
             # the suites drive the API without credentials and poll; tests/e2e/test_auth.py turns these on
             "ENABLE_AUTH": "false", "RATE_LIMIT_ENABLED": "false",
         })

@@ -4,9 +4,6 @@ MongoDB-wire server going away and coming back."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.harness import ROOT, Deployment, free_port
+from tests.e2e.harness import Deployment, PrivateMongo, free_port
 from tests.e2e.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.e2e.runs_helpers import make_pipeline, make_project, shell_pipeline, wait_for
 
@@ -98,43 +95,6 @@ def test_one_trace_links_gateway_runs_executor_and_store_appends(deployment: Dep
                    if line.startswith("{")]
     assert any(e.get("trace_id") == trace_id and e.get("request_id") and e.get("route") == "/api/v1/runs"
                for e in gateway_log)
-
-
-class PrivateMongo:
-    """A MongoDB-wire server of this test's own (port, data and PID file under ``tmp``), so
-    stopping it touches no one else's server."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.infra = tmp / "infra"
-        self.env = {**os.environ, "TAURO_MONGO_PORT": str(self.port), "TAURO_INFRA_DIR": str(self.infra)}
-        self.url = f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
-
-    def _script(self, action: str) -> None:
-        subprocess.run(["bash", str(ROOT / "scripts" / "infra" / "mongo.sh"), action], env=self.env, cwd=ROOT,
-                       check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        self._script("start")
-
-    @property
-    def pid(self) -> int:
-        return int((self.infra / "mongo" / "mongo.pid").read_text())
-
-    def kill(self) -> None:
-        """SIGKILL this server by its PID and wait until it is gone."""
-        pid = self.pid
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self._script("stop")
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ EVENTS_LOGS = "tauro.events.logs.v1"
 EVENTS_SECURITY = "tauro.events.security.v1"
 
 REPLIES = "tauro.replies"
+DEAD_LETTERS = "tauro.commands.dead-letters"
+"""Commands that failed for good, with the reason in headers (``tauro-dead-letter-*``)."""
 
 COMMAND_TOPICS = (COMMANDS_RUNS, COMMANDS_SCHEDULER, COMMANDS_EXECUTOR, COMMANDS_STREAMING)
 EVENT_TOPICS = (

@@ -65,7 +65,7 @@ async def build_adapters(settings: Settings) -> Adapters:
         await mongo_read_store.ensure_indexes()  # idempotent; also after every drop (rebuild)
         read_store = mongo_read_store
         bus: Bus = KafkaBus(settings.kafka_bootstrap_servers, client_id=settings.otel_service_name or "tauro",
-                            namespace=settings.tauro_namespace)
+                            namespace=settings.tauro_namespace, session_timeout_ms=settings.kafka_session_timeout_ms)
     else:
         from tauro_platform.bus.embedded import EmbeddedBus
         from tauro_platform.eventstore.sqlite import SqliteEventStore
@@ -75,6 +75,7 @@ async def build_adapters(settings: Settings) -> Adapters:
         read_store = MemoryReadStore()
         bus = EmbeddedBus(settings.tauro_data_dir / "bus.db", settings.kafka_partitions)
     await bus.start()
-    await bus.ensure_topics([*topics.COMMAND_TOPICS, *topics.EVENT_TOPICS, topics.REPLIES], settings.kafka_partitions)
+    await bus.ensure_topics([*topics.COMMAND_TOPICS, *topics.EVENT_TOPICS, topics.REPLIES, topics.DEAD_LETTERS],
+                            settings.kafka_partitions)
     observed = ObservedEventStore(GroupCommit(store), "mongodb" if settings.tauro_mode == "distributed" else "sqlite")
     return Adapters(store=observed, bus=bus, read_store=read_store)

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_partitions: int = Field(default=4, ge=1, le=256)
+    kafka_session_timeout_ms: int = Field(
+        default=6000, ge=1000, le=300_000,
+        description="a consumer silent this long is presumed dead and its partitions move (failover time); "
+                    "at least the broker's group.min.session.timeout.ms (6000 on a stock broker)")
     tauro_namespace: str = Field(default="", pattern=r"^[a-z0-9._-]{0,40}$",
                                  description="prefix of every Kafka topic and group name")
     mongodb_url: str = Field(default="mongodb://127.0.0.1:27018/?directConnection=true&retryWrites=false", repr=False)

@@ -9,7 +9,7 @@ from tauro_gateway import VERSION, errors
 from tauro_gateway.context import GatewayContext
 from tauro_gateway.middleware import RequestContextMiddleware
 from tauro_gateway.observability import ObservabilityMiddleware
-from tauro_gateway.routes import api_keys, auth, pipelines, projects, runs, schedules, streams, system
+from tauro_gateway.routes import api_keys, auth, dead_letters, pipelines, projects, runs, schedules, streams, system
 from tauro_gateway.security.authorize import authorize
 from tauro_gateway.security.install import install_security
 
@@ -29,7 +29,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     errors.install(app)
     for router in (projects.router, pipelines.router, runs.router, schedules.router, streams.router, system.router):
         app.include_router(router, prefix=API_PREFIX)
-    for router in (api_keys.router, auth.router):
+    for router in (api_keys.router, auth.router, dead_letters.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health_router)
     app.include_router(system.health_router, prefix=API_PREFIX, include_in_schema=False)

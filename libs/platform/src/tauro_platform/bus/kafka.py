@@ -6,6 +6,13 @@ joins that group with auto-commit off and commits a partition's offset only afte
 the handler returned for its messages; without one it is a broadcast tap that
 starts at the end of every partition.
 
+Failover: a member that dies without leaving its group (SIGKILL) keeps its partitions
+until its session times out (``KAFKA_SESSION_TIMEOUT_MS``); heartbeats go every sixth of
+that, so a member must miss several before it is presumed dead. The default, 6 s, is the
+smallest a stock broker accepts (``group.min.session.timeout.ms``); Tauro's own brokers
+(``scripts/infra/kafka.sh``, compose.yaml) allow 1 s and its deployments use 3 s, so a
+survivor takes a dead member's partitions within about 4 s.
+
 A ``namespace`` prefixes every topic and group name inside the adapter, so several
 deployments (or test runs) can share one Kafka cluster without seeing each other.
 """
@@ -116,18 +123,26 @@ class _KafkaBatchSubscription(_KafkaSubscription):
         try:
             while not self.stopping.is_set():
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
-                for tp, records in batches.items():
-                    if not records or tp not in self.consumer.assignment():
-                        continue  # revoked by a rebalance: its new owner resumes from the commit
-                    batch = [self._message(record) for record in records]
-                    if not await deliver(_whole(self.batch_handler, batch), batch[0], self.stopping):
-                        return
-                    await self._commit_batch(tp, records[-1].offset + 1)
+                # Partitions are handled concurrently: a batch being retried holds up its own
+                # partition only, not the others fetched with it.
+                handled = await asyncio.gather(*(self._handle(tp, records) for tp, records in batches.items()))
+                if not all(handled):
+                    return
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("kafka batch consumer loop crashed", extra={"group_id": self.group_id})
             raise
+
+    async def _handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> bool:
+        """Deliver one partition's run and commit after it; False if the consumer stopped first."""
+        if not records or tp not in self.consumer.assignment():
+            return True  # revoked by a rebalance: its new owner resumes from the commit
+        batch = [self._message(record) for record in records]
+        if not await deliver(_whole(self.batch_handler, batch), batch[0], self.stopping):
+            return False
+        await self._commit_batch(tp, records[-1].offset + 1)
+        return True
 
     async def _commit_batch(self, tp: TopicPartition, offset: int) -> None:
         try:
@@ -152,8 +167,10 @@ def _whole(handler: BatchHandler, batch: list[Message]) -> Handler:
 
 
 class KafkaBus:
-    def __init__(self, bootstrap_servers: str, client_id: str = "tauro", namespace: str = "") -> None:
+    def __init__(self, bootstrap_servers: str, client_id: str = "tauro", namespace: str = "",
+                 session_timeout_ms: int = 6000) -> None:
         self._bootstrap = bootstrap_servers
+        self._session_timeout_ms = session_timeout_ms
         self._ns = namespace
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
@@ -256,8 +273,8 @@ class KafkaBus:
             enable_auto_commit=False,
             auto_offset_reset="earliest" if from_beginning else "latest",
             isolation_level="read_committed",
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(100, self._session_timeout_ms // 6),
             max_poll_interval_ms=600_000,
         )
 
@@ -305,8 +322,8 @@ class KafkaBus:
             enable_auto_commit=False,
             auto_offset_reset="earliest" if from_beginning else "latest",
             isolation_level="read_committed",
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(100, self._session_timeout_ms // 6),
             max_poll_interval_ms=600_000,
         )
         await consumer.start()

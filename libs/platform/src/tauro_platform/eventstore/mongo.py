@@ -10,6 +10,11 @@ commit one after another, in position order: a reader tailing ``_id > n`` cannot
 position n+2 before n+1. Needs a server with transactions (a replica set, even of one
 node).
 
+Appends run in sessions registered with ``WriterSessions`` (``writers.py``): when
+appends keep conflicting, the sessions of processes that died with a transaction open
+(holding the counter) are killed, so one SIGKILL stalls appends for seconds, not for the
+server's 60-second transaction lifetime.
+
 The heads make a version check one lookup by id however long the stream (a 1-second
 schedule's stream grows by 86,400 events a day), on any server: they do not depend on
 the server walking the compound index backwards with a limit. A stream written before
@@ -32,16 +37,27 @@ from tauro_contracts.envelope import EventEnvelope
 
 from tauro_platform.eventstore.codec import from_record, to_record
 from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, StreamWrite, check_writes
+from tauro_platform.eventstore.writers import WriterSessions
 
 _COUNTER_ID = "global"
 READ_PAGE = 500  # positions asked for in one read_all query
 TRANSACTION_TIME_LIMIT = 60.0  # seconds of transient failures before an append gives up
 RETRY_BACKOFF = 0.001  # first retry within 2 ms, doubling up to RETRY_BACKOFF_MAX
 RETRY_BACKOFF_MAX = 0.02
+BLOCKED_AFTER = 1.0  # seconds of conflicts after which the counter is taken as held by another writer
+BLOCKED_BACKOFF_MAX = 0.25  # retries slow down then: a storm of retries is what made the server crawl
 
 
 def _transient(exc: BaseException) -> bool:
     return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+
+
+def retry_backoff(attempt: int, blocked_for: float) -> float:
+    """The longest wait before retry ``attempt`` (1, 2, ...) of a conflicting transaction:
+    doubling from 2 ms to 20 ms while conflicts are ordinary contention, up to 250 ms once
+    the append has been blocked for ``BLOCKED_AFTER`` seconds."""
+    cap = RETRY_BACKOFF_MAX if blocked_for < BLOCKED_AFTER else BLOCKED_BACKOFF_MAX
+    return min(RETRY_BACKOFF * 2 ** min(attempt, 16), cap)
 
 
 class MongoEventStore:
@@ -52,6 +68,7 @@ class MongoEventStore:
         self._counters = db["event_counters"]
         self._heads = db["stream_heads"]
         self._indexed = False
+        self.writers = WriterSessions(client, database)
 
     async def ensure_indexes(self) -> None:
         if self._indexed:
@@ -60,6 +77,7 @@ class MongoEventStore:
         await self._events.create_index("event_id", unique=True)
         await self._events.create_index("causation_id")
         await self._events.create_index([("published", ASCENDING), ("_id", ASCENDING)])
+        await self.writers.ensure_indexes()
         self._indexed = True
 
     async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
@@ -67,7 +85,7 @@ class MongoEventStore:
         if not writes:
             return []
         await self.ensure_indexes()
-        async with self._client.start_session() as session:
+        async with self.writers.session() as session:
             try:
                 return await self._transaction(session, list(writes))
             except DuplicateKeyError as exc:
@@ -88,7 +106,10 @@ class MongoEventStore:
         What ``with_transaction`` does, with a shorter backoff: appends from every process
         write the counter document, so they conflict by design, and the driver's backoff
         (up to 500 ms a retry) starved a process that lost a few races in a row behind
-        one that kept appending (seen: p99 of 6 s with three appending processes)."""
+        one that kept appending (seen: p99 of 6 s with three appending processes).
+
+        Conflicts that last longer than ``BLOCKED_AFTER`` mean another writer holds the
+        counter: retries slow down, and dead writers' transactions are aborted."""
         started = time.monotonic()
         attempt = 0
         while True:
@@ -97,10 +118,13 @@ class MongoEventStore:
                 stored = await self._append(session, writes)
             except BaseException as exc:
                 if session.in_transaction:
-                    await session.abort_transaction()
-                if _transient(exc) and time.monotonic() - started < TRANSACTION_TIME_LIMIT:
+                    await asyncio.shield(session.abort_transaction())
+                blocked_for = time.monotonic() - started
+                if _transient(exc) and blocked_for < TRANSACTION_TIME_LIMIT:
                     attempt += 1
-                    await asyncio.sleep(random.uniform(0, min(RETRY_BACKOFF * 2**attempt, RETRY_BACKOFF_MAX)))
+                    if blocked_for >= BLOCKED_AFTER:
+                        await self.writers.reap_dead()
+                    await asyncio.sleep(random.uniform(0, retry_backoff(attempt, blocked_for)))
                     continue
                 raise
             if await self._commit(session, started):
@@ -217,4 +241,5 @@ class MongoEventStore:
         await self._client.admin.command("ping")
 
     async def close(self) -> None:
+        await self.writers.close()
         await self._client.close()

@@ -6,7 +6,10 @@ comes in a few seconds even when a server is gone. In the distributed mode the
 probes use their own MongoDB client with short server-selection and socket timeouts
 (the services' clients wait ``MONGODB_TIMEOUT`` seconds, 30 by default, for a
 server). A required service (``HEALTH_REQUIRED_SERVICES``) whose freshest heartbeat
-is older than ``HEALTH_HEARTBEAT_MAX_AGE_SECONDS`` makes the whole answer unhealthy.
+is older than ``HEALTH_HEARTBEAT_MAX_AGE_SECONDS``, or that reports itself ``stuck`` (a
+command failing for a while), makes the whole answer unhealthy. Commands dead-lettered
+within ``DEAD_LETTER_WINDOW_SECONDS`` make it ``degraded`` (still 200: the system works,
+but an operator should look at ``GET /api/v1/dead-letters``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from typing import Any
 from tauro_platform.bus.port import Bus
 from tauro_platform.observability.heartbeat import HEARTBEATS
 from tauro_platform.readstore.port import ReadStore
+from tauro_platform.runtime.deadletters import DEAD_LETTERS
 from tauro_platform.timeutil import iso, parse_iso
 
 MAX_HEARTBEAT_DOCS = 500
+DEAD_LETTER_WINDOW_SECONDS = 3600
 
 
 @dataclass
@@ -99,8 +104,10 @@ def _services(docs: list[dict[str, Any]], required: list[str], max_age: float, n
             entry["status"] = "missing"
         else:
             newest = live[0] if live else mine[0]
+            stuck = [d for d in live if d.get("state") == "stuck"]
             entry.update(
-                status="ok" if live else ("stopped" if newest.get("state") == "stopped" else "stale"),
+                status=("stuck" if stuck else "ok") if live else (
+                    "stopped" if newest.get("state") == "stopped" else "stale"),
                 last_seen=newest.get("last_seen"), instance_id=newest.get("instance_id"),
                 version=newest.get("version"),
                 age_seconds=round((now - parse_iso(newest["last_seen"])).total_seconds(), 1),
@@ -112,12 +119,15 @@ def _services(docs: list[dict[str, Any]], required: list[str], max_age: float, n
 async def check_health(probes: HealthProbes, settings: Any) -> tuple[bool, dict[str, Any], list[str]]:
     """``(healthy, checks, failing)``: each dependency's and each service's state."""
     timeout = settings.health_check_timeout_seconds
-    (bus, _), (events, _), (reads, _), (beats, found) = await asyncio.gather(
+    now = datetime.now(UTC)
+    recent = {"dead_lettered_at": {"$gte": iso(now - timedelta(seconds=DEAD_LETTER_WINDOW_SECONDS))}}
+    (bus, _), (events, _), (reads, _), (beats, found), (_, dead) = await asyncio.gather(
         _timed(probes.bus.ping, timeout),
         _timed(probes.event_store.ping, timeout),
         _timed(probes.read_store.ping, timeout),
         _timed(lambda: probes.read_store.find(HEARTBEATS, {}, sort=[("last_seen", -1)], limit=MAX_HEARTBEAT_DOCS),
                timeout),
+        _timed(lambda: probes.read_store.find(DEAD_LETTERS, recent, limit=1), timeout),
     )
     checks: dict[str, Any] = {
         "bus": {**bus, "kind": probes.kinds.get("bus")},
@@ -130,8 +140,10 @@ async def check_health(probes: HealthProbes, settings: Any) -> tuple[bool, dict[
                               for name in required}
     else:
         docs, _ = found
-        checks["services"] = _services(docs, required, settings.health_heartbeat_max_age_seconds,
-                                       datetime.now(UTC))
+        checks["services"] = _services(docs, required, settings.health_heartbeat_max_age_seconds, now)
+    count = dead[1] if dead is not None else None
+    checks["dead_letters"] = {"status": "unknown" if count is None else ("degraded" if count else "ok"),
+                              "recent": count, "window_seconds": DEAD_LETTER_WINDOW_SECONDS}
     failing = [name for name in ("bus", "event_store", "read_store") if checks[name]["status"] != "ok"]
     failing += [f"services.{name}" for name, entry in checks["services"].items()
                 if entry["required"] and entry["status"] != "ok"]

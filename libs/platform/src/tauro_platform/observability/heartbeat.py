@@ -3,8 +3,10 @@
 Every service (each ``ServiceHost``, the executor, the gateway) writes
 ``{service, instance_id, host, pid, version, started_at, last_seen, state}`` to the
 ``service_heartbeats`` collection every ``SERVICE_HEARTBEAT_SECONDS``; ``/health``
-reads the freshest one per service. Writes are conditional on the stored version
-(``put_versioned``), so a restarted instance with the same id continues its document.
+reads the freshest one per service. ``state`` is ``running``, ``stopped``, or what the
+owner's ``state_of`` says (a command host reports ``stuck`` while a command keeps failing).
+Writes are conditional on the stored version (``put_versioned``), so a restarted
+instance with the same id continues its document.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +43,7 @@ class Heartbeat:
         self._version: int | None = None
         self._known = False
         self._task: asyncio.Task[None] | None = None
+        self.state_of: Callable[[], str] = lambda: "running"
 
     def _doc(self, state: str) -> dict[str, Any]:
         return {
@@ -74,7 +78,7 @@ class Heartbeat:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                await self.beat()
+                await self.beat(self.state_of())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -37,6 +37,12 @@ COMMAND_SECONDS = Histogram("tauro_command_duration_seconds", "Command processin
 COMMANDS_SENT = Counter("tauro_commands_sent", "Commands sent and waited for, by reply (ok, rejected, timeout)",
                         ["type", "reply"])
 
+COMMANDS_DEAD_LETTERED = Counter("tauro_commands_dead_lettered",
+                                 "Commands set aside on the dead-letter topic after a failure no retry can help",
+                                 ["service", "type"])
+COMMAND_RETRIES = Counter("tauro_command_retries", "Command processing retried after a transient failure",
+                          ["service", "type"])
+
 CONSUMER_LAG = Gauge("tauro_consumer_lag", "Messages not yet committed by a consumer group", ["group", "topic"])
 
 SCHEDULE_LATENESS = Histogram("tauro_schedule_lateness_seconds",
@@ -47,7 +53,8 @@ SERVICE_INFO = Gauge("tauro_service_info", "Services hosted by this process (alw
                      ["service", "version", "mode"])
 
 __all__ = [
-    "ACTIVE_RUNS", "APPEND_SECONDS", "COMMANDS", "COMMANDS_SENT", "COMMAND_SECONDS", "CONSUMER_LAG",
+    "ACTIVE_RUNS", "APPEND_SECONDS", "COMMANDS", "COMMANDS_DEAD_LETTERED", "COMMANDS_SENT", "COMMAND_RETRIES",
+    "COMMAND_SECONDS", "CONSUMER_LAG",
     "CONTENT_TYPE_LATEST", "EVENTS_APPENDED", "EVENTS_PUBLISHED", "RUNS_TOTAL", "RUN_DURATION",
     "SCHEDULE_LATENESS", "SERVICE_INFO", "MetricsServer", "observe_schedule_lateness", "render",
 ]

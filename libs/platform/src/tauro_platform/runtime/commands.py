@@ -10,6 +10,15 @@ concurrently (as replicas would). With the process's store behind ``GroupCommit`
 ``build_adapters`` makes it), their appends share transactions, so a busy service pays
 a few store transactions a second instead of one per command.
 
+Failures are classified (``faults.is_transient``). A transient one (a dependency briefly
+unavailable, a lost race) is retried in place with backoff for up to
+``TRANSIENT_RETRY_SECONDS``, then handed back to the bus (nothing was decided, so the
+redelivery is safe). Any other failure is answered to the caller as an error at once and
+the command goes to the dead-letter office, so its partition moves on. A decision with
+no events is a successful no-op (e.g. revoking a revoked key), never an empty write.
+``stuck_for`` tells the heartbeat (and so ``/health``) how long a command has been
+retrying.
+
 Each command is processed in a span that continues the sender's trace (the envelope's
 ``trace_context``); the events it decides carry that span's context, is counted in
 ``tauro_commands_total{type, outcome}``, and its log lines carry its ids.
@@ -32,12 +41,14 @@ from tauro_contracts.envelope import CommandEnvelope, CommandReply, EventEnvelop
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
 from tauro_contracts.registry import REGISTRY, UnknownType
 
-from tauro_platform.bus.port import Bus, Message
+from tauro_platform.bus.port import Bus, Message, retry_delay
 from tauro_platform.eventstore.port import ConcurrencyError, EventStore
 from tauro_platform.observability.logcontext import bind as bind_log_fields
-from tauro_platform.observability.metrics import COMMAND_SECONDS, COMMANDS
+from tauro_platform.observability.metrics import COMMAND_RETRIES, COMMAND_SECONDS, COMMANDS
 from tauro_platform.observability.tracing import SpanKind, inject_context, span
+from tauro_platform.runtime.deadletters import DeadLetterOffice
 from tauro_platform.runtime.decision import CommandContext, Decision, to_writes
+from tauro_platform.runtime.faults import is_transient
 from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.runtime.wire import decode, encode
@@ -47,6 +58,7 @@ log = logging.getLogger("tauro.commands")
 CommandHandler = Callable[[Command, CommandContext], Awaitable[Decision]]
 AfterAppend = Callable[[list[EventEnvelope]], Awaitable[None]]
 MAX_ATTEMPTS = 8
+TRANSIENT_RETRY_SECONDS = 30.0
 
 
 class CommandProcessor:
@@ -59,6 +71,8 @@ class CommandProcessor:
         relay: OutboxRelay,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         after_append: AfterAppend | None = None,
+        dead_letters: DeadLetterOffice | None = None,
+        service: str = "",
     ) -> None:
         self._store = store
         self._bus = bus
@@ -67,6 +81,13 @@ class CommandProcessor:
         self._relay = relay
         self._clock = clock
         self.after_append = after_append
+        self._dead_letters = dead_letters
+        self._service = service
+        self._retrying: dict[str, float] = {}  # command id -> when its transient failures began
+
+    def stuck_for(self) -> float:
+        """Seconds the longest-retrying command has been failing transiently (0: none)."""
+        return time.monotonic() - min(self._retrying.values()) if self._retrying else 0.0
 
     async def on_batch(self, messages: list[Message]) -> None:
         """A consumer batch: in order per key, keys concurrently; raises (so the batch is
@@ -89,14 +110,15 @@ class CommandProcessor:
         except ValidationError:
             log.error("dropping undecodable command", extra={"topic": message.topic, "offset": message.offset})
             return
-        reply = await self.process(envelope)
+        reply = await self.process(envelope, message)
         if envelope.reply_to:
             await self._bus.publish(
                 topics.REPLIES, encode(reply), key=envelope.reply_to, headers={"tauro-reply-to": envelope.reply_to}
             )
 
-    async def process(self, envelope: CommandEnvelope) -> CommandReply:
-        """Decide and apply one command, in a span continuing the sender's trace."""
+    async def process(self, envelope: CommandEnvelope, source: Message | None = None) -> CommandReply:
+        """Decide and apply one command, in a span continuing the sender's trace. Raises only
+        when transient failures outlast ``TRANSIENT_RETRY_SECONDS`` (or when cancelled)."""
         attributes = {"messaging.operation.type": "process", "tauro.command.type": envelope.type,
                       "tauro.command.id": envelope.command_id, "tauro.run_id": envelope.data.get("run_id")}
         started = time.perf_counter()
@@ -108,7 +130,7 @@ class CommandProcessor:
                             correlation_id=envelope.correlation_id, run_id=envelope.data.get("run_id")),
         ):
             try:
-                reply = await self._process(envelope)
+                reply = await self._guarded(envelope, source)
                 outcome = "accepted" if reply.ok else "rejected"
                 current.set_attribute("tauro.command.outcome", outcome)
                 if reply.error:
@@ -117,6 +139,40 @@ class CommandProcessor:
             finally:
                 COMMANDS.labels(type=envelope.type, outcome=outcome).inc()
                 COMMAND_SECONDS.labels(type=envelope.type).observe(time.perf_counter() - started)
+
+    async def _guarded(self, envelope: CommandEnvelope, source: Message | None) -> CommandReply:
+        """``_process``, retried while it fails transiently; any other failure is answered
+        with an error and dead-lettered."""
+        attempt = 0
+        try:
+            while True:
+                try:
+                    return await self._process(envelope)
+                except Exception as exc:
+                    if not is_transient(exc):
+                        return await self._give_up(envelope, exc, source)
+                    since = self._retrying.setdefault(envelope.command_id, time.monotonic())
+                    if time.monotonic() - since >= TRANSIENT_RETRY_SECONDS:
+                        raise
+                    COMMAND_RETRIES.labels(service=self._service, type=envelope.type).inc()
+                    log.warning("command failed transiently; retrying",
+                                extra={"command_id": envelope.command_id, "error": f"{type(exc).__name__}: {exc}"})
+                    await asyncio.sleep(retry_delay(attempt))
+                    attempt += 1
+        finally:
+            self._retrying.pop(envelope.command_id, None)
+
+    async def _give_up(self, envelope: CommandEnvelope, error: Exception, source: Message | None) -> CommandReply:
+        log.error("command failed; not retrying", exc_info=error, extra={"command_id": envelope.command_id})
+        earlier = await self._store.caused_by(envelope.command_id)
+        if earlier:  # it failed after its events were committed: it happened
+            streams = list(dict.fromkeys(e.stream_id for e in earlier))
+            return CommandReply(command_id=envelope.command_id, ok=True, streams=streams, result={"id": streams[0]})
+        if self._dead_letters is not None:
+            await self._dead_letters.send(envelope, error, source)
+        return _rejected(envelope, DomainError(
+            ErrorCode.INTERNAL_ERROR,
+            f"the command failed and was set aside for the operators (dead letter {envelope.command_id})"))
 
     async def _process(self, envelope: CommandEnvelope) -> CommandReply:
         try:
@@ -143,10 +199,11 @@ class CommandProcessor:
                 decision = await handler(command, ctx)
             except DomainError as exc:
                 return _rejected(envelope, exc)
-            if not decision.writes:
+            writes = tuple(w for w in decision.writes if w.events)  # nothing to record: a no-op
+            if not writes:
                 return await self._accepted(envelope, [], decision.result)
             try:
-                stored = await self._store.append(to_writes(decision.writes, ctx))
+                stored = await self._store.append(to_writes(writes, ctx))
             except ConcurrencyError:
                 log.info("concurrent write; deciding again", extra={"command_id": envelope.command_id})
                 continue

@@ -1,5 +1,6 @@
 """Hosting a service: its command consumer, projector loop and outbox sweeper as tasks,
-plus its heartbeat document (for ``/health``) and its consumer-lag gauge."""
+plus its heartbeat document (for ``/health``: ``stuck`` while a command has been failing
+for ``STUCK_AFTER_SECONDS``), its dead-letter office and its consumer-lag gauge."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from tauro_platform.observability.heartbeat import Heartbeat
 from tauro_platform.observability.lag import LagMonitor
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.commands import CommandHandler, CommandProcessor
+from tauro_platform.runtime.deadletters import DeadLetterOffice
 from tauro_platform.runtime.projector import Projection, Projector
 from tauro_platform.runtime.relay import OutboxRelay
 
 log = logging.getLogger("tauro.host")
 COMMAND_BATCH = 200  # commands handed to the processor at once (see CommandProcessor.on_batch)
+STUCK_AFTER_SECONDS = 10.0
 
 
 @dataclass
@@ -39,9 +42,15 @@ class ServiceHost:
     def __post_init__(self) -> None:
         self.projector = Projector(f"{self.name}-projector", self.store, self.read_store, self.projections)
         self.relay = OutboxRelay(self.store, self.bus)
-        self.processor = CommandProcessor(self.store, self.bus, self.handlers, self.projector, self.relay)
+        self.dead_letters = DeadLetterOffice(self.bus, self.read_store, self.name)
+        self.processor = CommandProcessor(self.store, self.bus, self.handlers, self.projector, self.relay,
+                                          dead_letters=self.dead_letters, service=self.name)
         self.heartbeat = Heartbeat(self.read_store, self.name, self.instance_id, self.heartbeat_seconds)
+        self.heartbeat.state_of = self._state
         self.lag = LagMonitor(self.bus, self.group_id, [self.command_topic])
+
+    def _state(self) -> str:
+        return "stuck" if self.processor.stuck_for() >= STUCK_AFTER_SECONDS else "running"
 
     @property
     def group_id(self) -> str:

@@ -31,11 +31,13 @@ def _now() -> str:
 @health_router.get("/health", summary="Health of the gateway, its dependencies and every service")
 async def health(request: Request, ctx: Ctx) -> JSONResponse:
     """200 when the bus, the event store and the read store answer and every required service
-    (``HEALTH_REQUIRED_SERVICES``) has a fresh heartbeat; 503 naming the failing checks otherwise."""
+    (``HEALTH_REQUIRED_SERVICES``) has a fresh heartbeat and is not stuck (``degraded`` when
+    commands were dead-lettered in the last hour); 503 naming the failing checks otherwise."""
     probes = ctx.probes or build_probes(ctx.settings, ctx.bus, ctx.store, ctx.read_store, own_client=False)
     healthy, checks, failing = await check_health(probes, ctx.settings)
     body = {
-        "status": "healthy" if healthy else "unhealthy",
+        "status": ("degraded" if checks["dead_letters"]["status"] == "degraded" else "healthy") if healthy
+        else "unhealthy",
         "version": VERSION,
         "mode": ctx.settings.tauro_mode,
         "timestamp": _now(),

@@ -112,6 +112,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/api-keys"): globally(KEYS),
     ("GET", f"{V1}/api-keys/{{key_id}}"): globally(KEYS),
     ("DELETE", f"{V1}/api-keys/{{key_id}}"): globally(KEYS),
+    ("GET", f"{V1}/dead-letters"): globally(KEYS),
+    ("GET", f"{V1}/dead-letters/{{command_id}}"): globally(KEYS),
     # projects
     ("GET", f"{V1}/projects"): listed(),
     ("POST", f"{V1}/projects"): globally(WRITE),
