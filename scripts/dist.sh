@@ -12,7 +12,8 @@ SERVICES=(runs executor scheduler streaming gateway)
 PORT="${PORT:-8000}"
 mkdir -p "$DIST"
 
-running() { [[ -f "$DIST/$1.pid" ]] && kill -0 "$(cat "$DIST/$1.pid")" 2>/dev/null; }
+alive() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]; }  # a zombie is dead
+running() { [[ -f "$DIST/$1.pid" ]] && alive "$(cat "$DIST/$1.pid")"; }
 
 up() {
   eval "$(bash scripts/infra/up.sh)"
@@ -27,12 +28,21 @@ up() {
   # Our broker allows 3 s consumer sessions: a killed service's partitions move within ~4 s.
   export KAFKA_SESSION_TIMEOUT_MS="${KAFKA_SESSION_TIMEOUT_MS:-3000}"
   export SECRET_KEY TAURO_ADMIN_API_KEY KAFKA_BOOTSTRAP_SERVERS MONGODB_URL TAURO_MODE=distributed PORT
+  local started=() failed=0
   for svc in "${SERVICES[@]}"; do
     if running "$svc"; then echo "$svc already running (pid $(cat "$DIST/$svc.pid"))"; continue; fi
+    touch "$DIST/$svc.log"
+    echo "$(grep -c "tauro $svc: ready" "$DIST/$svc.log" || true)" > "$DIST/$svc.ready-before"
     OTEL_SERVICE_NAME="tauro-$svc" nohup "$PY" -m "tauro_$svc" >> "$DIST/$svc.log" 2>&1 &
     echo $! > "$DIST/$svc.pid"
-    echo "started $svc (pid $!)"
+    started+=("$svc")
   done
+  # A service is up once it printed a new "ready" line and is still alive a moment later;
+  # one that exits first is reported as failed with the tail of its log.
+  for svc in "${started[@]}"; do
+    if ! wait_ready "$svc"; then failed=1; fi
+  done
+  if [[ $failed == 1 ]]; then echo "some services failed to start; see $DIST/*.log" >&2; return 1; fi
   for _ in $(seq 1 60); do
     if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
       echo; echo "Tauro (distributed) is up:"
@@ -44,7 +54,25 @@ up() {
     fi
     sleep 1
   done
-  echo "gateway did not become healthy; see $DIST/gateway.log" >&2
+  echo "FAILED: the gateway's /health did not answer 200 within 60 s; see $DIST/*.log" >&2
+  return 1
+}
+
+wait_ready() {
+  local svc=$1 pid before
+  pid="$(cat "$DIST/$svc.pid")"; before="$(cat "$DIST/$svc.ready-before")"
+  for _ in $(seq 1 600); do
+    if ! alive "$pid"; then
+      echo "FAILED: $svc (pid $pid) exited during start-up; last lines of $DIST/$svc.log:" >&2
+      tail -n 15 "$DIST/$svc.log" >&2; rm -f "$DIST/$svc.pid"; return 1
+    fi
+    if (( $(grep -c "tauro $svc: ready" "$DIST/$svc.log" || true) > before )); then
+      sleep 1  # still alive a moment after saying ready?
+      if alive "$pid"; then echo "started $svc (pid $pid)"; return 0; fi
+    fi
+    sleep 0.1
+  done
+  echo "FAILED: $svc (pid $pid) not ready within 60 s; see $DIST/$svc.log" >&2
   return 1
 }
 
@@ -63,7 +91,9 @@ down() {
 
 status() {
   for svc in "${SERVICES[@]}"; do
-    if running "$svc"; then echo "$svc: running (pid $(cat "$DIST/$svc.pid"))"; else echo "$svc: stopped"; fi
+    if running "$svc"; then echo "$svc: running (pid $(cat "$DIST/$svc.pid"))"
+    elif [[ -f "$DIST/$svc.pid" ]]; then echo "$svc: FAILED (pid $(cat "$DIST/$svc.pid") exited; see $DIST/$svc.log)"
+    else echo "$svc: stopped"; fi
   done
   bash scripts/infra/kafka.sh status || true
   bash scripts/infra/mongo.sh status || true

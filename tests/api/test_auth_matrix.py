@@ -175,6 +175,9 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", f"{V1}/api-keys"): Sample(call()),
     ("GET", f"{V1}/api-keys/{{key_id}}"): Sample(lambda w, t: _key(w, t)),
     ("DELETE", f"{V1}/api-keys/{{key_id}}"): Sample(lambda w, t: _key(w, t, fresh=True)),
+    ("GET", f"{V1}/dead-letters"): Sample(call()),
+    ("GET", f"{V1}/dead-letters/{{command_id}}"): Sample(call(params={"command_id": "no-such-command"}),
+                                                         ok=frozenset({404})),
     ("GET", f"{V1}/projects"): Sample(call()),
     ("POST", f"{V1}/projects"): Sample(body(lambda w, t: {"name": unique("p")})),
     ("GET", f"{V1}/projects/{{project_id}}"): Sample(on("project")),
@@ -253,7 +256,7 @@ def test_rules_follow_the_policy() -> None:
     for (method, path), rule in RULES.items():
         if rule.access in (Access.PUBLIC, Access.AUTHENTICATED):
             assert path.endswith(("/health", "/auth/token", "/auth/whoami", "/info")), path
-        elif "/api-keys" in path:
+        elif "/api-keys" in path or "/dead-letters" in path:
             assert rule.access is Access.GLOBAL and rule.permission is Permission.KEYS_MANAGE
         elif method == "GET":
             assert rule.permission is Permission.PROJECTS_READ, path
