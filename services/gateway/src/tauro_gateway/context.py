@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from pydantic import BaseModel
 from tauro_contracts.base import Command
 from tauro_contracts.envelope import new_id
-from tauro_contracts.errors import not_found
+from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
 from tauro_platform.eventstore.port import EventStore
 from tauro_platform.observability.health import HealthProbes
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.settings import Settings
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+IDEMPOTENT_COMMAND = "idem-"
+InUse = Callable[[], Awaitable[bool]]
 
 
 @dataclass
@@ -34,6 +41,33 @@ class GatewayContext:
             actor=getattr(request.state, "actor", None),
         )
 
+    async def create(self, request: Request, command: Command, key: str, resource_id: str,
+                     command_id: str | None, in_use: InUse | None = None) -> dict[str, Any]:
+        """Send a command that creates ``resource_id`` (ids from ``creation_ids``). With an
+        ``Idempotency-Key``: a request seen before is answered from its events as usual; a
+        key already in use (``in_use``, default: the resource's stream exists) with another
+        body is a 409 CONFLICT, also when two such requests race."""
+        if command_id is None:
+            return await self.send(request, command, key=key)
+        used = in_use or (lambda: self.stream_exists(resource_id))
+        if not await self.store.caused_by(command_id) and await used():
+            raise key_reused(request)
+        try:
+            return await self.send(request, command, key=key, command_id=command_id)
+        except DomainError as exc:
+            if exc.code == ErrorCode.CONFLICT and await used():
+                raise key_reused(request) from None
+            raise
+
+    async def check_key_unused(self, request: Request, resource_id: str, command_id: str | None) -> None:
+        """For a request that creates several resources: refuse it before it creates any."""
+        if command_id is not None and not await self.store.caused_by(command_id) \
+                and await self.stream_exists(resource_id):
+            raise key_reused(request)
+
+    async def stream_exists(self, stream_id: str) -> bool:
+        return await self.store.stream_version(stream_id) > 0
+
     async def get_live(self, collection: str, doc_id: str, kind: str) -> dict[str, Any]:
         doc = await self.read_store.get(collection, doc_id)
         if doc is None or doc.get("deleted"):
@@ -50,11 +84,41 @@ def get_context(request: Request) -> GatewayContext:
 Ctx = Annotated[GatewayContext, Depends(get_context)]
 
 
-def creation_ids(request: Request, prefix: str, suffix: str = "") -> tuple[str, str | None]:
-    """A new resource id and command id; both derived from ``Idempotency-Key`` when one is sent,
-    so a retried request names the same resource and the same command."""
-    key = request.headers.get("idempotency-key")
+def caller_scope(request: Request) -> str:
+    """Whose ``Idempotency-Key`` namespace a request is in: its API key (also behind a bearer
+    token), else its actor (``anonymous`` when authentication is off)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return "unauthenticated"
+    return f"key:{principal.key_id}" if principal.key_id else str(principal.actor)
+
+
+def fingerprint(body: BaseModel | None) -> str:
+    """The request body as validated (defaults filled in, key order and spacing ignored), hashed."""
+    data = body.model_dump(mode="json") if body is not None else None
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def creation_ids(request: Request, prefix: str, body: BaseModel | None, suffix: str = "") -> tuple[str, str | None]:
+    """A new resource id and command id. With an ``Idempotency-Key``, the resource id is derived
+    from (caller, method and path, key), so each caller's keys are its own and a retry names the
+    same resource; the command id also from the body's fingerprint, so the same request is
+    answered from the events it caused while another body under the same key is a new command,
+    which ``GatewayContext.create`` refuses (the key is bound to the body it was first used with)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
     if not key:
         return new_id(prefix), None
-    digest = hashlib.sha256(f"{request.url.path}|{key}{suffix}".encode()).hexdigest()
-    return f"{prefix}{digest[:16]}", f"idem-{digest[:32]}"
+    scope = f"{caller_scope(request)}|{request.method} {request.url.path}|{key}{suffix}"
+    resource = hashlib.sha256(scope.encode()).hexdigest()
+    command = hashlib.sha256(f"{resource}|{fingerprint(body)}".encode()).hexdigest()
+    return f"{prefix}{resource[:16]}", f"{IDEMPOTENT_COMMAND}{command[:32]}"
+
+
+def key_reused(request: Request) -> DomainError:
+    return DomainError(
+        ErrorCode.CONFLICT,
+        f"Idempotency-Key '{request.headers.get(IDEMPOTENCY_HEADER)}' was already used with a different request "
+        "body; send the same body to get the same result, or use a new key",
+        [ErrorDetail(field="Idempotency-Key", message="already used with a different request body",
+                     type="idempotency_key_reused")],
+    )

@@ -50,6 +50,7 @@ READ_MODEL_INDEXES: dict[str, tuple[Keys, ...]] = {
     "schedule_ticks": (
         (("schedule_id", ASCENDING), ("nominal_time", DESCENDING)),
         (("status", ASCENDING), ("run_created", ASCENDING), ("fired_at", ASCENDING)),
+        (("backfill_id", ASCENDING),),  # an Idempotency-Key's backfill, looked up by the gateway
     ),
 }
 

@@ -38,11 +38,11 @@ class PipelineCreate(PipelineBody):
 
 async def _define(request: Request, ctx: Ctx, body: PipelineBody, project_id: str) -> JSONResponse:
     check_pipeline(request, body.nodes)
-    pipeline_id, command_id = creation_ids(request, "pipe_")
+    pipeline_id, command_id = creation_ids(request, "pipe_", body)
     command = DefinePipeline(
         pipeline_id=pipeline_id, project_id=project_id, name=body.name, spec=body.spec(), mode="create"
     )
-    await ctx.send(request, command, key=pipeline_id, command_id=command_id)
+    await ctx.create(request, command, pipeline_id, pipeline_id, command_id)
     return ok(request, public(await ctx.get_live("pipelines", pipeline_id, "pipeline")), status=201)
 
 

@@ -50,9 +50,9 @@ async def list_projects(
 
 @router.post("", status_code=201, summary="Create a project")
 async def create_project(request: Request, ctx: Ctx, body: ProjectCreate) -> JSONResponse:
-    project_id, command_id = creation_ids(request, "proj_")
+    project_id, command_id = creation_ids(request, "proj_", body)
     command = CreateProject(project_id=project_id, **body.model_dump())
-    result = await ctx.send(request, command, key=project_id, command_id=command_id)
+    result = await ctx.create(request, command, project_id, project_id, command_id)
     doc = await ctx.get_live("projects", result["id"], "project")
     return ok(request, public(doc), status=201)
 

@@ -55,16 +55,16 @@ def run_view(doc: dict[str, Any], fields: list[str] | None = None) -> dict[str, 
     return public(view, fields)
 
 
-async def _create(request: Request, ctx: Ctx, body: RunCreate, key_suffix: str = "") -> dict[str, Any]:
-    run_id, command_id = creation_ids(request, "run_", key_suffix)
+async def _create(request: Request, ctx: Ctx, body: RunCreate, ids: tuple[str, str | None]) -> dict[str, Any]:
+    run_id, command_id = ids
     command = CreateRun(run_id=run_id, **body.model_dump())
-    await ctx.send(request, command, key=run_id, command_id=command_id)
+    await ctx.create(request, command, run_id, run_id, command_id)
     return run_view(await ctx.get_live("runs", run_id, "run"))
 
 
 @router.post("", status_code=201, summary="Create a run (honours Idempotency-Key)")
 async def create_run(request: Request, ctx: Ctx, body: RunCreate) -> JSONResponse:
-    return ok(request, await _create(request, ctx, body), status=201)
+    return ok(request, await _create(request, ctx, body, creation_ids(request, "run_", body)), status=201)
 
 
 @router.post("/batch", status_code=201, summary="Create several runs")
@@ -76,7 +76,12 @@ async def create_runs(request: Request, ctx: Ctx, body: RunBatch) -> JSONRespons
             problems.append(ErrorDetail(field=f"runs[{i}].project_id", message="Project not found", type="not_found"))
     if problems:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid run parameters", problems)
-    created = [await _create(request, ctx, item, f"#{i}") for i, item in enumerate(body.runs)]
+    # Each run's id from the key and its index; each command's from the whole batch, so a batch
+    # sent again with another body is refused before any of its runs is created.
+    ids = [creation_ids(request, "run_", body, f"#{i}") for i in range(len(body.runs))]
+    for run_id, command_id in ids:
+        await ctx.check_key_unused(request, run_id, command_id)
+    created = [await _create(request, ctx, item, i) for item, i in zip(body.runs, ids, strict=True)]
     return ok(request, created, status=201)
 
 

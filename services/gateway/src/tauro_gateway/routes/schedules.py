@@ -164,13 +164,13 @@ async def list_schedules(
 
 @router.post("", status_code=201, summary="Create a schedule (honours Idempotency-Key)")
 async def create_schedule(request: Request, ctx: Ctx, body: ScheduleCreate) -> JSONResponse:
-    schedule_id, command_id = creation_ids(request, "sched_")
+    schedule_id, command_id = creation_ids(request, "sched_", body)
     values = body.settings()
     command = CreateSchedule(
         schedule_id=schedule_id, project_id=body.project_id, pipeline_id=body.pipeline_id, kind=body.kind,
         expression=body.expression, timezone=body.timezone, enabled=body.enabled, **values,
     )
-    await ctx.send(request, command, key=schedule_id, command_id=command_id)
+    await ctx.create(request, command, schedule_id, schedule_id, command_id)
     doc = await ctx.get_live("schedules", schedule_id, "schedule")
     return ok(request, await schedule_view(ctx, doc), status=201)
 
@@ -218,10 +218,14 @@ async def backfill_schedule(
 ) -> JSONResponse:
     check_id(schedule_id, "sched_", "schedule_id")
     body = body or BackfillBody(count=None)
-    backfill_id, command_id = creation_ids(request, "bf_", schedule_id)
+    backfill_id, command_id = creation_ids(request, "bf_", body)
+
+    async def backfill_recorded() -> bool:  # its ticks carry its id
+        return bool((await ctx.read_store.find("schedule_ticks", {"backfill_id": backfill_id}, limit=1))[1])
+
     command = BackfillSchedule(schedule_id=schedule_id, backfill_id=backfill_id, count=body.count,
                                start=body.start, end=body.end, dry_run=body.dry_run)
-    result = await ctx.send(request, command, key=schedule_id, command_id=command_id)
+    result = await ctx.create(request, command, schedule_id, backfill_id, command_id, backfill_recorded)
     if "nominal_times" not in result:  # a replayed request is answered from its events: list them again
         result = await ctx.send(request, command.model_copy(update={"dry_run": True}), key=schedule_id)
         result["dry_run"] = body.dry_run

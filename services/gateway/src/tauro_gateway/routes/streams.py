@@ -132,11 +132,11 @@ async def _wait_until_ended(ctx: GatewayContext, execution_id: str, seconds: flo
 
 @router.post("/run", status_code=202, summary="Run a streaming pipeline (async, or sync: wait for its end)")
 async def run_stream(request: Request, ctx: Ctx, body: StreamRun) -> JSONResponse:
-    execution_id, command_id = creation_ids(request, "exec_")
+    execution_id, command_id = creation_ids(request, "exec_", body)
     command = StartStream(execution_id=execution_id, config=body.config, pipeline=body.pipeline,
                           definition=body.definition, mode=body.mode,
                           max_duration_seconds=body.max_duration_seconds)
-    await ctx.send(request, command, key=execution_id, command_id=command_id)
+    await ctx.create(request, command, execution_id, execution_id, command_id)
     status_url = f"/api/v1/stream/status?execution_id={execution_id}"
     if body.mode == "async":
         view = await status_view(ctx, await _execution(ctx, execution_id))
