@@ -25,7 +25,8 @@ SECRET = "tauro-test-secret-" + "s3cr3t" * 8
 
 def auth_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"enable_auth": True, "secret_key": SECRET,
-                              "tauro_admin_api_key": apikeys.new_key(SECRET).key, "rate_limit_requests": 100_000}
+                              "tauro_admin_api_key": apikeys.new_key(SECRET).key, "rate_limit_requests": 100_000,
+                              "rate_limit_auth_failures": 100_000}  # test_rate_limit.py sets small limits
     values.update(overrides)
     settings = embedded_settings(tmp_path, **values)
     settings.check_for_production()

@@ -78,3 +78,41 @@ class TestPerAddressWithoutAuth:
         retry_after = assert_limited(await api.get("/api/v1/projects"))
         await asyncio.sleep(retry_after + 0.05)
         assert (await api.get("/api/v1/projects")).status_code == 200
+
+
+class TestFailedAuthenticationPerAddress:
+    """``RATE_LIMIT_AUTH_FAILURES`` refused credentials per ``RATE_LIMIT_AUTH_WINDOW`` seconds per
+    client address; beyond that every authenticated request from the address is 429 until the
+    window turns, a right key included, so keys cannot be guessed at speed."""
+
+    FAILURES = 3
+
+    @pytest.fixture
+    def api_settings(self, tmp_path: Path) -> Settings:
+        return auth_settings(tmp_path, rate_limit_auth_failures=self.FAILURES, rate_limit_auth_window=WINDOW)
+
+    async def test_too_many_refused_credentials_from_an_address_get_429(
+        self, api: httpx.AsyncClient, api_settings: Settings
+    ) -> None:
+        admin = admin_headers(api_settings)
+        transport = api._transport
+        assert isinstance(transport, httpx.ASGITransport)
+        elsewhere = httpx.AsyncClient(transport=httpx.ASGITransport(app=transport.app, client=("10.1.2.3", 40000)),
+                                      base_url="http://tauro")
+        wrong_key = key_headers("tauro_" + "x" * 40)
+        await wait_for_window_start()
+        for _ in range(5):  # no credentials at all guesses nothing: not counted
+            assert (await api.get(WHOAMI)).status_code == 401
+        assert (await api.get(WHOAMI, headers=wrong_key)).status_code == 401
+        assert (await api.get(WHOAMI, headers={"Authorization": "Bearer not-a-token"})).status_code == 401
+        assert (await api.get(WHOAMI, headers=admin)).status_code == 200  # successes do not count either
+        assert (await api.post("/api/v1/auth/token", headers=wrong_key)).status_code == 401
+        retry_after = assert_limited(await api.get(WHOAMI, headers=wrong_key))
+        assert "authentication" in (await api.get(WHOAMI, headers=wrong_key)).json()["error"]["message"]
+        assert_limited(await api.get(WHOAMI, headers=admin))  # the right key too: no guessing while blocked
+        assert (await api.get("/health")).status_code in (200, 503)  # public routes stay open
+        assert (await elsewhere.get(WHOAMI, headers=admin)).status_code == 200  # other addresses are not blocked
+        assert (await elsewhere.get(WHOAMI, headers=wrong_key)).status_code == 401
+        await elsewhere.aclose()
+        await asyncio.sleep(retry_after + 0.05)
+        assert (await api.get(WHOAMI, headers=admin)).status_code == 200

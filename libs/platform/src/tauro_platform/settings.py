@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_requests: int = Field(default=100, ge=1)
     rate_limit_window: int = Field(default=60, ge=1)
+    rate_limit_auth_failures: int = Field(
+        default=10, ge=1, description="refused credentials a client address may send per RATE_LIMIT_AUTH_WINDOW "
+        "before all its authenticated requests get 429 until the window turns")
+    rate_limit_auth_window: int = Field(default=60, ge=1)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     command_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

@@ -24,12 +24,14 @@ CREDENTIALS = "api_key_credentials"
 
 
 class AuthError(Exception):
-    """Missing or bad credentials (401); ``token`` says whether a bearer token was offered."""
+    """Missing or bad credentials (401); ``token`` says whether a bearer token was offered,
+    ``offered`` whether any credential was (only refused ones count as failed attempts)."""
 
-    def __init__(self, message: str, token: bool = False) -> None:
+    def __init__(self, message: str, token: bool = False, offered: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.token = token
+        self.offered = offered
 
 
 class Authenticator:
@@ -49,7 +51,7 @@ class Authenticator:
         if key is not None:
             return await self._key(key.decode("latin-1").strip())
         raise AuthError(f"authentication required: send an API key in {self._settings.api_key_header} "
-                        "or 'Authorization: Bearer <token>'")
+                        "or 'Authorization: Bearer <token>'", offered=False)
 
     async def _key(self, key: str) -> Principal:
         secret = self._settings.secret_key

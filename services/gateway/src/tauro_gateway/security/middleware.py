@@ -1,5 +1,9 @@
 """The security middleware: authenticate, rate-limit, and name the actor, before any route runs.
 
+A client address that sent ``RATE_LIMIT_AUTH_FAILURES`` refused credentials within
+``RATE_LIMIT_AUTH_WINDOW`` seconds gets 429 for every authenticated request until the window
+turns, before its credentials are checked (``ratelimit.FailureLimiter``).
+
 It sits inside CORS (so preflights need no credentials and refusals carry CORS
 headers) and inside the request-context middleware (so 401 and 429 carry the request
 id and the security headers). It finds the route itself, so an unauthenticated
@@ -19,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tauro_gateway.middleware import error_body
 from tauro_gateway.security.authn import Authenticator, AuthError, challenge
 from tauro_gateway.security.principal import ANONYMOUS, Principal
-from tauro_gateway.security.ratelimit import RateLimiter
+from tauro_gateway.security.ratelimit import FailureLimiter, RateLimiter, Verdict
 from tauro_gateway.security.rules import DOCS, NO_RULE, Access, Rule, rule_for
 
 log = logging.getLogger("tauro.gateway.security")
@@ -60,10 +64,20 @@ class SecurityMiddleware:
         if settings.enable_auth:
             principal = None
             if rule is None or rule.access is not Access.PUBLIC:
+                guard = FailureLimiter(ctx.read_store, settings.rate_limit_auth_failures,
+                                       settings.rate_limit_auth_window)
+                address = _address(scope)
+                verdict = await guard.check(address)
+                if not verdict.allowed:
+                    await _refuse_failures(send, state, verdict)
+                    return
                 headers = {k.lower(): v for k, v in scope["headers"]}
                 try:
                     principal = await Authenticator(settings, ctx.read_store).authenticate(headers)
                 except AuthError as exc:
+                    if exc.offered and not (verdict := await guard.failed(address)).allowed:
+                        await _refuse_failures(send, state, verdict)
+                        return
                     await _refuse(send, state, 401, "UNAUTHORIZED", exc.message,
                                   [(b"www-authenticate", challenge(settings, exc).encode())])
                     return
@@ -98,8 +112,20 @@ class SecurityMiddleware:
 def _subject(scope: Scope, principal: Principal | None) -> str:
     if principal is not None and principal.key_id is not None:
         return f"key:{principal.key_id}"
+    return _address(scope)
+
+
+def _address(scope: Scope) -> str:
     client = scope.get("client")
     return f"addr:{client[0] if client else 'unknown'}"
+
+
+async def _refuse_failures(send: Send, state: dict[str, Any], verdict: Verdict) -> None:
+    """429 for an address over its budget of refused credentials (checked before any credential)."""
+    log.warning("client address over its budget of failed authentications", extra={"limit": verdict.limit})
+    await _refuse(send, state, 429, "RATE_LIMIT_EXCEEDED",
+                  f"too many failed authentication attempts from this address (over {verdict.limit}); "
+                  f"retry in {verdict.retry_after} s", [(b"retry-after", str(verdict.retry_after).encode())])
 
 
 async def _refuse(send: Send, state: dict[str, Any], status: int, code: str, message: str,
