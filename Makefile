@@ -2,11 +2,12 @@
 #   make run    embedded platform, one process, no Docker, no servers to install
 #   make test   starts real Kafka + a MongoDB-wire server, runs every test, stops them
 #   make up     distributed mode: real Kafka + MongoDB-wire server + each service its own process
+#   make chaos  the long chaos run: 20+ minutes, 100+ SIGKILLs, invariants checked, a summary table
 SHELL := /bin/bash
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: install run test up down status lint typecheck check rebuild migrate clean-data
+.PHONY: install run test chaos up down status lint typecheck check rebuild migrate clean-data
 
 install:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -17,6 +18,10 @@ run: install
 
 test: install
 	bash scripts/test.sh
+
+# CHAOS_ARGS: e.g. "--minutes 30 --kills 150 --seed 7" (python -m bench.chaos --help)
+chaos: install
+	bash scripts/chaos.sh $(CHAOS_ARGS)
 
 up: install
 	bash scripts/dist.sh up

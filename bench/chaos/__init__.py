@@ -1,0 +1,1 @@
+"""The long chaos run: ``make chaos`` (``python -m bench.chaos --help``)."""
