@@ -31,6 +31,14 @@ if [[ $use_scripts == 1 && -z "${TAURO_TEST_MONGODB_URL:-}" ]]; then
   export TAURO_TEST_MONGODB_URL="mongodb://127.0.0.1:${TAURO_MONGO_PORT:-27018}/?directConnection=true&retryWrites=false"
 fi
 
+# The browser tests (tests/browser) use the system's Chromium: install it if missing. Where it
+# cannot be installed, browser.sh says why (TAURO_BROWSER_SKIP) and those tests skip with that.
+if [[ -z "${TAURO_CHROMIUM:-}" || -z "${TAURO_CHROMEDRIVER:-}" ]]; then
+  while IFS= read -r line; do
+    if [[ "$line" == TAURO_*=* ]]; then export "${line%%=*}=$(eval "printf '%s' ${line#*=}")"; fi
+  done < <(bash scripts/infra/browser.sh install)
+fi
+
 set +e
 $UV run pytest -q -p no:cacheprovider "$@"
 code=$?

@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tauro_gateway import VERSION, errors
 from tauro_gateway.context import GatewayContext
+from tauro_gateway.docs import install_docs
 from tauro_gateway.middleware import RequestContextMiddleware
 from tauro_gateway.observability import ObservabilityMiddleware
 from tauro_gateway.routes import api_keys, auth, dead_letters, pipelines, projects, runs, schedules, streams, system
@@ -21,12 +22,13 @@ def create_app(ctx: GatewayContext) -> FastAPI:
         title="Tauro API",
         version=VERSION,
         description="Data-pipeline orchestration: projects, pipelines, runs, schedules, streams.",
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # served with local assets by install_docs (docs.py), not from a CDN
+        redoc_url=None,
         dependencies=[Depends(authorize)],  # every route applies its access rule (security/rules.py)
     )
     app.state.ctx = ctx
     errors.install(app)
+    install_docs(app)
     for router in (projects.router, pipelines.router, runs.router, schedules.router, streams.router, system.router):
         app.include_router(router, prefix=API_PREFIX)
     for router in (api_keys.router, auth.router, dead_letters.router):

@@ -24,7 +24,7 @@ SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
 # The API docs pages load their own scripts and styles, so they get a looser policy.
-DOCS_PATHS = ("/docs", "/redoc")
+DOCS_PATHS = ("/docs", "/redoc", "/static/docs")
 
 
 class _TooLarge(Exception):
