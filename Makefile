@@ -3,11 +3,12 @@
 #   make test   starts real Kafka + a MongoDB-wire server, runs every test, stops them
 #   make up     distributed mode: real Kafka + MongoDB-wire server + each service its own process
 #   make chaos  the long chaos run: 20+ minutes, 100+ SIGKILLs, invariants checked, a summary table
+#   make bench  the performance figures (bench/perf.py) on an embedded platform it starts itself
 SHELL := /bin/bash
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: install run test chaos up down status lint typecheck check rebuild migrate clean-data
+.PHONY: install run test chaos bench up down status lint typecheck check rebuild migrate clean-data
 
 install:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -22,6 +23,10 @@ test: install
 # CHAOS_ARGS: e.g. "--minutes 30 --kills 150 --seed 7" (python -m bench.chaos --help)
 chaos: install
 	bash scripts/chaos.sh $(CHAOS_ARGS)
+
+# BENCH_ARGS: e.g. "--quick", "--only chain,latency", "--url http://127.0.0.1:8000" (bench/perf.py --help)
+bench: install
+	$(UV) run python bench/perf.py $(BENCH_ARGS)
 
 up: install
 	bash scripts/dist.sh up

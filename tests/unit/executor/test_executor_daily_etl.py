@@ -10,6 +10,7 @@ from tauro_contracts.pipeline import PipelineSpec, topological_layers, upstream
 from tauro_executor.attempt import run_attempt
 from tauro_executor.retry import effective_policy
 from tauro_executor.spec import TaskSpec
+from tauro_executor.warm import WarmWorker
 
 from .helpers import REPO_ROOT, Collected
 
@@ -26,7 +27,7 @@ def load_pipeline() -> PipelineSpec:
     return PipelineSpec.model_validate({k: raw[k] for k in ("description", "nodes", "edges", "config")})
 
 
-async def test_daily_etl_extracts_transforms_and_loads(tmp_path: Path) -> None:
+async def test_daily_etl_extracts_transforms_and_loads(tmp_path: Path, warm: WarmWorker | None) -> None:
     pipeline = load_pipeline()
     deps = upstream(pipeline)
     nodes = {n.id: n for n in pipeline.nodes}
@@ -43,8 +44,9 @@ async def test_daily_etl_extracts_transforms_and_loads(tmp_path: Path) -> None:
                 output_dir=str(tmp_path / "output"),
             )
             # relative paths in the example (examples/data/orders.csv) are relative to the repo root
-            outcome = await run_attempt(task, timeout_seconds=60, on_log=logs, cwd=REPO_ROOT)
+            outcome = await run_attempt(task, timeout_seconds=60, on_log=logs, cwd=REPO_ROOT, warm=warm)
             assert outcome.status == "succeeded", (node_id, outcome.error, logs.messages())
+            assert outcome.warm is (warm is not None)  # polars works in a child forked from the helper
             metrics[node_id] = outcome.metrics
             assert effective_policy(nodes[node_id], pipeline.config).max_attempts == 3
 

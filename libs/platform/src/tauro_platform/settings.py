@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     executor_heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
     executor_lease_seconds: float = Field(default=15.0, gt=0, le=600,
                                           description="an executor silent this long has lost its attempts")
+    executor_warm_worker: bool = Field(default=True, description="start attempts by forking a warm helper "
+                                       "process (false: a fresh interpreter per attempt)")
 
     streams_dir: Path = Field(default=Path("examples/streams"),
                               description="folder of stream definition files; POST /stream/run's config is inside it")

@@ -1,11 +1,13 @@
 """Run one task attempt in a child worker process, from asyncio.
 
-:func:`run_attempt` starts ``python -m tauro_executor.worker`` in its own session
-(process group), sends it the :class:`~tauro_executor.spec.TaskSpec`, forwards its
-log lines to ``on_log`` as they arrive, and returns an :class:`AttemptOutcome`. On
-timeout, on ``cancel`` being set, or when the calling task is cancelled, the whole
-process group is killed (SIGTERM, then SIGKILL after a grace period), so no
-grandchild survives; the worker is always reaped.
+:func:`run_attempt` starts a worker in its own session (process group): forked from the
+warm worker's helper when one is given and ready (:mod:`tauro_executor.warm`), else
+``python -m tauro_executor.worker`` (a cold start). It hands it the
+:class:`~tauro_executor.spec.TaskSpec`, forwards its log lines to ``on_log`` as they
+arrive, and returns an :class:`AttemptOutcome`. On timeout, on ``cancel`` being set, or
+when the calling task is cancelled, the whole process group is killed (SIGTERM, then
+SIGKILL after a grace period), so no grandchild survives; the worker is always reaped.
+Both kinds of start go through the same code from there on.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from tauro_platform.childenv import child_environment
 from tauro_executor.process_group import kill_group
 from tauro_executor.protocol import LogLevel, normalize_level
 from tauro_executor.spec import TaskSpec
+from tauro_executor.warm import WarmProcess, WarmWorker
 
 AttemptStatus = Literal["succeeded", "failed", "timed_out", "cancelled"]
+Worker = asyncio.subprocess.Process | WarmProcess
 _LINE_LIMIT = 8 * 1024 * 1024
 _STDERR_TAIL = 20
 _DRAIN_SECONDS = 2.0
@@ -65,6 +69,8 @@ class AttemptOutcome:
     finished_at: datetime
     pid: int | None = None
     output_path: str | None = None
+    warm: bool = False
+    """Forked from the warm worker's helper (else a cold interpreter)."""
 
 
 @dataclass
@@ -84,29 +90,36 @@ async def run_attempt(
     kill_grace_seconds: float = 3.0,
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
+    warm: WarmWorker | None = None,
 ) -> AttemptOutcome:
     """Run one attempt of ``spec.node`` in a worker subprocess and report how it ended.
 
     ``cancel`` set -> the attempt is killed and the outcome is ``cancelled``. Cancelling
     the *calling task* also kills the attempt, then re-raises :class:`asyncio.CancelledError`.
     ``env`` is added to this process's environment for the worker; ``cwd`` is its working
-    directory (relative paths in node configs resolve against it).
+    directory (relative paths in node configs resolve against it). ``warm``: fork the worker
+    from this warm worker when it can (else, and without it, start a fresh interpreter).
     """
     task = spec if isinstance(spec, TaskSpec) else TaskSpec.model_validate(spec)
     payload = task.model_dump_json().encode()
     started_at, started = datetime.now(UTC), time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tauro_executor.worker",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-        limit=_LINE_LIMIT,
-        env=child_environment(env),  # without the service's secrets: user code runs in there
-        cwd=cwd,
-    )
+    child_env = child_environment(env)  # without the service's secrets: user code runs in there
+    proc: Worker | None = None
+    if warm is not None:
+        proc = await warm.spawn(payload, child_env, cwd, limit=_LINE_LIMIT)
+    if proc is None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tauro_executor.worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            limit=_LINE_LIMIT,
+            env=child_env,
+            cwd=cwd,
+        )
     state = _State()
     emit = _serialized(on_log)
     watchdog = asyncio.create_task(_watchdog(proc, state, timeout_seconds, cancel, kill_grace_seconds))
@@ -124,14 +137,15 @@ async def run_attempt(
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
+        if isinstance(proc, WarmProcess):
+            proc.close()
     return _outcome(task, proc, state, timeout_seconds, started_at, time.monotonic() - started)
 
 
-async def _communicate(
-    proc: asyncio.subprocess.Process, payload: bytes, state: _State, emit: LogCallback
-) -> None:
-    """Feed the spec, pump both output pipes until the worker exits; an ``on_log`` error aborts."""
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+async def _communicate(proc: Worker, payload: bytes, state: _State, emit: LogCallback) -> None:
+    """Feed the spec (a cold worker reads it from stdin; a warm one was given it), pump both
+    output pipes until the worker exits; an ``on_log`` error aborts."""
+    assert proc.stdout is not None and proc.stderr is not None
     exited = asyncio.create_task(proc.wait())
     tasks = {
         exited,
@@ -140,10 +154,11 @@ async def _communicate(
     }
     loop = asyncio.get_running_loop()
     try:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            proc.stdin.write(payload)
-            await proc.stdin.drain()
-        proc.stdin.close()
+        if proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(payload)
+                await proc.stdin.drain()
+            proc.stdin.close()
         pending, deadline = set(tasks), None
         while pending:
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
@@ -206,7 +221,7 @@ async def _read_stderr(stream: asyncio.StreamReader, state: _State, emit: LogCal
 
 
 async def _watchdog(
-    proc: asyncio.subprocess.Process,
+    proc: Worker,
     state: _State,
     timeout_seconds: float | None,
     cancel: asyncio.Event | None,
@@ -255,7 +270,7 @@ def _serialized(on_log: LogCallback) -> LogCallback:
 
 def _outcome(
     task: TaskSpec,
-    proc: asyncio.subprocess.Process,
+    proc: Worker,
     state: _State,
     timeout_seconds: float | None,
     started_at: datetime,
@@ -271,10 +286,15 @@ def _outcome(
         status, error = "cancelled", f"node {task.node.id!r} was cancelled"
     elif state.result is None:
         status = "failed"
-        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        if code is None:  # a warm worker whose helper died before reaping it
+            how = "ended (exit status unknown)"
+        elif code < 0:
+            how = f"was killed by signal {-code}"
+        else:
+            how = f"exited with code {code}"
         tail = "\n".join(state.stderr_tail)
         error = f"worker {how} without reporting a result" + (f":\n{tail}" if tail else "")
-    elif result.get("status") == "succeeded" and code == 0:
+    elif result.get("status") == "succeeded" and code in (0, None):
         status, error = "succeeded", None
     else:
         status = "failed"
@@ -289,4 +309,5 @@ def _outcome(
         finished_at=datetime.now(UTC),
         pid=proc.pid,
         output_path=result.get("output_path") if status == "succeeded" else None,
+        warm=isinstance(proc, WarmProcess),
     )

@@ -3,8 +3,9 @@
 It consumes the run event topic in the consumer group ``tauro-executor`` (partitioned
 by run, so more executors share the runs). For each ``TaskScheduled`` it waits for the
 attempt's ``not_before``, claims the attempt (the runs service accepts one claim per
-attempt), runs it in its own subprocess, streams its log lines to the run's log
-stream, and reports the outcome. A terminal run event cancels that run's attempts
+attempt), runs it in its own subprocess (forked from the warm worker's helper when
+``EXECUTOR_WARM_WORKER`` is on, the default; see :mod:`tauro_executor.warm`), streams its
+log lines to the run's log stream, and reports the outcome. A terminal run event cancels that run's attempts
 here, killing their process groups. A heartbeat document per executor lets the runs
 service notice an executor that died mid-task.
 
@@ -44,6 +45,7 @@ from tauro_platform.timeutil import iso
 from tauro_executor.attempt import run_attempt
 from tauro_executor.logbuffer import LogBuffer
 from tauro_executor.protocol import TaskSpec
+from tauro_executor.warm import WarmWorker
 
 log = logging.getLogger("tauro.executor")
 TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
@@ -65,8 +67,11 @@ class ExecutorService:
         self.service_heartbeat = Heartbeat(adapters.read_store, "executor", self.executor_id)
         self._lag = LagMonitor(adapters.bus, GROUP, [topics.EVENTS_RUNS])
         self._lag_task: asyncio.Task[None] | None = None
+        self.warm = WarmWorker() if settings.executor_warm_worker else None
 
     async def start(self) -> None:
+        if self.warm is not None:
+            await self.warm.start()  # in the background: attempts start cold until it is ready
         await self._sender.start()
         await self._beat()
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="executor-heartbeat")
@@ -88,6 +93,8 @@ class ExecutorService:
                 await asyncio.gather(task, return_exceptions=True)
         await self.service_heartbeat.stop()
         await self._sender.stop()
+        if self.warm is not None:
+            await self.warm.stop()
 
     async def _beat(self) -> None:
         self._beats += 1
@@ -157,7 +164,7 @@ class ExecutorService:
         try:
             result = await run_attempt(
                 self._spec(task), timeout_seconds=task.timeout_seconds,
-                on_log=lambda line: logs.add(line.level, line.message),
+                on_log=lambda line: logs.add(line.level, line.message), warm=self.warm,
             )
             outcome = {"status": result.status, "error": result.error, "exit_code": result.exit_code,
                        "metrics": result.metrics, "duration_seconds": result.duration_seconds}

@@ -124,13 +124,37 @@ def die_with_parent(interval: float = 0.5) -> None:
     threading.Thread(target=watch, name="tauro-parent-watch", daemon=True).start()
 
 
-def main() -> int:
-    """Run one attempt; returns the process exit code."""
-    die_with_parent()
+def die_with_executor(lifeline: int) -> None:
+    """Warm attempts (forked by :mod:`tauro_executor.zygote`, whose child this is, not the
+    executor's): ``lifeline`` is the read end of a pipe only the executor can write to, so
+    end of file means the executor is gone, even by SIGKILL. Then this attempt's whole
+    process group is killed at once."""
+
+    def watch() -> None:
+        try:
+            while os.read(lifeline, 64):
+                pass
+        except OSError:
+            pass
+        os.killpg(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="tauro-executor-watch", daemon=True).start()
+
+
+def main(spec_json: bytes | None = None, lifeline: int | None = None) -> int:
+    """Run one attempt; returns the process exit code.
+
+    A cold worker reads its spec from stdin and watches its parent; a warm one (forked by the
+    helper) is given the spec and the executor's lifeline.
+    """
+    if lifeline is None:
+        die_with_parent()
+    else:
+        die_with_executor(lifeline)
     writer = ProtocolWriter(os.dup(1))
     faulthandler.enable(file=os.fdopen(os.dup(2), "w"))  # hard crashes still reach the parent
     try:
-        spec = WorkerSpec.from_json(sys.stdin.buffer.read())
+        spec = WorkerSpec.from_json(sys.stdin.buffer.read() if spec_json is None else spec_json)
     except (ValueError, TypeError) as exc:
         writer.result("failed", error=f"invalid task spec: {exc}")
         return 2

@@ -4,6 +4,10 @@
 the working directory) or ``"path/to/file.py:function"``. The function is called as
 ``function(inputs, config, params, log)`` and may return a DataFrame (a LazyFrame is
 collected), which becomes the node's output, or ``None``.
+
+polars is imported only when needed: to read inputs, or to write a frame the callable
+returned (it imported polars to make one). A callable without inputs that returns ``None``
+never pays for it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import polars as pl
-
 from tauro_executor.nodes.base import NodeContext, NodeError, NodeResult, require
-from tauro_executor.nodes.tables import read_inputs, write_table
 
 
 def load_callable(target: str) -> Callable[..., Any]:
@@ -62,7 +63,11 @@ def _load_file(filename: str) -> ModuleType:
 
 def run_python(ctx: NodeContext) -> NodeResult:
     func = load_callable(str(require(ctx.config, "callable", "python")))
-    frames = read_inputs(ctx.inputs)
+    frames: list[Any] = []
+    if ctx.inputs:
+        from tauro_executor.nodes.tables import read_inputs
+
+        frames = read_inputs(ctx.inputs)
     rows_in = sum(f.height for f in frames)
     try:
         returned = func(frames, ctx.config, ctx.params, ctx.log)
@@ -70,11 +75,14 @@ def run_python(ctx: NodeContext) -> NodeResult:
         raise NodeError(f"python node: the callable called sys.exit({exc.code!r})") from exc
     if returned is None:
         return NodeResult(rows_in=rows_in if frames else None)
-    if isinstance(returned, pl.LazyFrame):
+    pl = sys.modules.get("polars")  # a frame was made with polars, so it is imported already
+    if pl is not None and isinstance(returned, pl.LazyFrame):
         returned = returned.collect()
-    if not isinstance(returned, pl.DataFrame):
+    if pl is None or not isinstance(returned, pl.DataFrame):
         kind = type(returned).__name__
         raise NodeError(f"python node: the callable returned {kind}; expected a polars DataFrame or None")
+    from tauro_executor.nodes.tables import write_table
+
     size = write_table(returned, ctx.output_path, "parquet")
     return NodeResult(
         rows_in=rows_in if frames else None,

@@ -1,0 +1,390 @@
+"""Benchmark suite: how long users wait for their pipelines, and how much load the write path takes.
+
+    make bench                                     # every figure, on an embedded platform it starts
+    uv run python bench/perf.py --quick            # the same, shorter (20 s sustained, 5 s per rate)
+    uv run python bench/perf.py --only chain,latency
+    EXECUTOR_WARM_WORKER=false uv run python bench/perf.py   # attempts from cold interpreters
+    uv run python bench/perf.py --url http://127.0.0.1:8000  # a running deployment (`make up`)
+
+Without ``--url`` it starts ``tauro dev`` (the embedded platform: one process, SQLite event
+store) in a fresh temporary data folder, with the rate limit off and ``MAX_CONCURRENT_RUNS``
+100, and stops it at the end. With ``--url`` it drives that deployment through the same REST
+API; the key comes from ``--api-key``, ``TAURO_API_KEY`` or ``.tauro/dist/admin-key`` (what
+``make up`` writes); start it with ``RATE_LIMIT_ENABLED=false`` or the rate limit answers 429.
+The ``python`` nodes call ``bench/noop.py:noop`` (a relative path: the executor's working
+directory must be the repository root, as with ``make run`` / ``make up``); the ``shell`` nodes
+run ``true``.
+
+Figures, one line each:
+
+- ``chain40.<kind>``: a chain of 40 no-op nodes, POST /runs (start) -> SUCCESS seen by the
+  client (median of ``--repeat``), and per task;
+- ``run3.<kind>``: a 3-node no-op chain, create -> terminal, p50 / p99 over ``--runs`` runs
+  one after the other (the client polls every ``--poll`` s);
+- ``overhead.<kind>``: per attempt, the attempt's duration (the executor starting the
+  worker to reaping it) minus the node's own time (``metrics.node_seconds``), p50 / p99
+  over the attempts of the chain and 3-node runs;
+- ``sustained``: 1-node ``shell`` runs, ``--clients`` clients each creating a run and
+  waiting for its end, for ``--duration`` s: runs a second, latency, runs lost;
+- ``post.<rate>``: POST /runs (create only) open loop at 50, 100 and 200 requests a second
+  for ``--post-seconds`` s each; latency from the moment each request was due (a late
+  send counts against the server), errors.
+
+These are benchmarks, not tests: nothing here asserts a timing. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+TERMINAL = {"SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT"}
+KINDS = ("python", "shell")
+FIGURES = ("chain", "latency", "sustained", "post")
+NODE_CONFIG: dict[str, dict[str, Any]] = {
+    "python": {"callable": "bench/noop.py:noop"},
+    "shell": {"command": "true"},
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running deployment (default: start an embedded platform)")
+    parser.add_argument("--api-key", default=os.environ.get("TAURO_API_KEY"))
+    parser.add_argument("--only", default=",".join(FIGURES), help=f"comma-separated subset of {FIGURES}")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="node kinds of the chain/latency figures")
+    parser.add_argument("--chain", type=int, default=40, help="nodes in the chain")
+    parser.add_argument("--repeat", type=int, default=3, help="chain runs per kind (the median is printed)")
+    parser.add_argument("--runs", type=int, default=50, help="3-node runs per kind")
+    parser.add_argument("--poll", type=float, default=0.01, help="seconds between state polls of one run")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of the sustained figure")
+    parser.add_argument("--rates", default="50,100,200", help="POST /runs rates, requests a second")
+    parser.add_argument("--post-seconds", type=float, default=15.0, help="seconds per POST rate")
+    parser.add_argument("--quick", action="store_true", help="--duration 20 --post-seconds 5 --runs 20")
+    parser.add_argument("--keep", action="store_true", help="keep the embedded platform's folder and log")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.post_seconds, args.runs = 20.0, 5.0, 20
+    return args
+
+
+# ---------------------------------------------------------------- statistics and printing
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def dist(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return (f"p50 {ms(percentile(values, 0.5))}  p99 {ms(percentile(values, 0.99))}  "
+            f"max {ms(max(values))}  (n={len(values)})")
+
+
+def figure(name: str, text: str) -> None:
+    print(f"{name:<22} {text}", flush=True)
+
+
+def parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# ---------------------------------------------------------------- the platform under test
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Embedded:
+    """``tauro dev`` in a fresh folder, as its own process group (stopped with it)."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.port = free_port()
+        self.log = work / "tauro-dev.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, within: float = 120.0) -> str:
+        (self.work / "pipelines").mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TAURO_", "KAFKA_", "MONGODB_"))}
+        env.update({
+            "TAURO_MODE": "embedded", "TAURO_DATA_DIR": str(self.work / "data"),
+            "TAURO_WORK_DIR": str(self.work / "work"), "TAURO_OUTPUT_DIR": str(self.work / "output"),
+            "PIPELINES_DIR": str(self.work / "pipelines"), "PORT": str(self.port), "LOG_LEVEL": "WARNING",
+            "ENABLE_AUTH": "false", "RATE_LIMIT_ENABLED": "false", "MAX_CONCURRENT_RUNS": "100",
+            "COMMAND_TIMEOUT_SECONDS": "30",
+        })
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tauro_cli.main", "dev", "--port", str(self.port)],
+                env=env, cwd=ROOT, stdout=out, stderr=out, start_new_session=True,
+            )
+        deadline = time.monotonic() + within
+        while "Tauro is running" not in self.log.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the embedded platform did not start; see {self.log}")
+            time.sleep(0.1)
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def api_key(args: argparse.Namespace) -> str | None:
+    if args.api_key:
+        return str(args.api_key)
+    stored = ROOT / ".tauro" / "dist" / "admin-key"
+    return stored.read_text().strip() if args.url and stored.is_file() else None
+
+
+# ---------------------------------------------------------------- the REST calls
+
+
+@dataclass
+class Bench:
+    api: httpx.AsyncClient
+    poll: float
+    project: str = ""
+    pipelines: dict[str, str] = field(default_factory=dict)
+    overheads: dict[str, list[float]] = field(default_factory=dict)
+
+    async def setup(self) -> None:
+        response = await self.api.post("/projects", json={"name": f"bench-{int(time.time() * 1000)}"})
+        response.raise_for_status()
+        self.project = response.json()["data"]["id"]
+
+    async def pipeline(self, kind: str, nodes: int) -> str:
+        key = f"{kind}-{nodes}"
+        if key not in self.pipelines:
+            body = {
+                "name": f"{kind}_chain_{nodes}",
+                "nodes": [{"id": f"n{i:02d}", "type": kind, "config": NODE_CONFIG[kind]} for i in range(nodes)],
+                "edges": [{"from": f"n{i:02d}", "to": f"n{i + 1:02d}"} for i in range(nodes - 1)],
+            }
+            response = await self.api.post(f"/projects/{self.project}/pipelines", json=body)
+            response.raise_for_status()
+            self.pipelines[key] = response.json()["data"]["id"]
+        return self.pipelines[key]
+
+    async def create(self, pipeline: str, start: bool) -> dict[str, Any]:
+        response = await self.api.post("/runs", json={"project_id": self.project, "pipeline_id": pipeline,
+                                                      "start": start})
+        response.raise_for_status()
+        return response.json()["data"]  # type: ignore[no-any-return]
+
+    async def wait(self, run_id: str, poll: float, within: float = 300.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            response = await self.api.get(f"/runs/{run_id}", params={"fields": "state"})
+            if response.status_code == 200 and response.json()["data"]["state"] in TERMINAL:
+                break
+            await asyncio.sleep(poll)
+        else:
+            raise TimeoutError(f"run {run_id} did not end within {within} s")
+        full = await self.api.get(f"/runs/{run_id}")
+        full.raise_for_status()
+        return full.json()["data"]  # type: ignore[no-any-return]
+
+    async def run_once(self, pipeline: str, kind: str, poll: float | None = None) -> tuple[float, dict[str, Any]]:
+        """Create-and-start one run and wait for its end: (client seconds, the run document)."""
+        started = time.perf_counter()
+        run = await self.create(pipeline, start=True)
+        doc = await self.wait(run["id"], self.poll if poll is None else poll)
+        elapsed = time.perf_counter() - started
+        if doc["state"] != "SUCCESS":
+            raise SystemExit(f"run {doc['id']} ended {doc['state']}: {doc.get('error')}")
+        self.record_overheads(kind, doc)
+        return elapsed, doc
+
+    def record_overheads(self, kind: str, doc: dict[str, Any]) -> None:
+        for task in doc["tasks"]:
+            node = (task.get("metrics") or {}).get("node_seconds")
+            attempts = [a for a in task.get("attempts", []) if a.get("duration_seconds") is not None]
+            if node is not None and attempts:
+                self.overheads.setdefault(kind, []).append(max(0.0, attempts[-1]["duration_seconds"] - node))
+
+
+# ---------------------------------------------------------------- the figures
+
+
+async def chain_figure(bench: Bench, kind: str, nodes: int, repeat: int) -> None:
+    pipeline = await bench.pipeline(kind, nodes)
+    await bench.run_once(pipeline, kind)  # warm-up: the first run pays for caches and imports
+    times, server = [], []
+    for _ in range(repeat):
+        elapsed, doc = await bench.run_once(pipeline, kind)
+        times.append(elapsed)
+        server.append(parse_time(doc["finished_at"]) - parse_time(doc["created_at"]))
+    median = statistics.median(times)
+    figure(f"chain{nodes}.{kind}", f"{median:.2f} s create->SUCCESS ({median / nodes * 1000:.1f} ms a task; "
+           f"runs {', '.join(f'{t:.2f}' for t in times)} s; server-side {statistics.median(server):.2f} s)")
+
+
+async def latency_figure(bench: Bench, kind: str, runs: int) -> None:
+    pipeline = await bench.pipeline(kind, 3)
+    await bench.run_once(pipeline, kind)
+    times, server = [], []
+    for _ in range(runs):
+        elapsed, doc = await bench.run_once(pipeline, kind)
+        times.append(elapsed)
+        server.append(parse_time(doc["finished_at"]) - parse_time(doc["created_at"]))
+    figure(f"run3.{kind}", f"{dist(times)}; server-side p50 {ms(percentile(server, 0.5))} "
+           f"p99 {ms(percentile(server, 0.99))}")
+
+
+async def sustained_figure(bench: Bench, clients: int, duration: float) -> None:
+    pipeline = await bench.pipeline("shell", 1)
+    await bench.run_once(pipeline, "shell")
+    end = time.monotonic() + duration
+    done: list[float] = []
+    created: list[str] = []
+    failures: list[str] = []
+
+    async def client() -> None:
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            try:
+                run = await bench.create(pipeline, start=True)
+                created.append(run["id"])
+                doc = await bench.wait(run["id"], 0.05, within=120)
+            except (httpx.HTTPError, TimeoutError) as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+                continue
+            if doc["state"] == "SUCCESS":
+                done.append(time.perf_counter() - started)
+            else:
+                failures.append(f"{doc['id']} {doc['state']}")
+
+    began = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.monotonic() - began
+    lost = 0
+    for run_id in created:  # every run created must have ended (the clients waited for each)
+        response = await bench.api.get(f"/runs/{run_id}", params={"fields": "state"})
+        lost += response.status_code != 200 or response.json()["data"]["state"] not in TERMINAL
+    figure("sustained", f"{len(done) / wall:.1f} runs/s ({len(done)} runs of 1 shell node, {clients} clients, "
+           f"{wall:.0f} s); latency {dist(done)}; not ended {lost}; failures {len(failures)}"
+           + (f" (first: {failures[0]})" if failures else ""))
+
+
+async def post_figure(bench: Bench, rate: float, seconds: float) -> None:
+    pipeline = await bench.pipeline("shell", 1)
+    count = int(rate * seconds)
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    base = time.perf_counter() + 0.2
+
+    async def one(i: int) -> None:
+        due = base + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        try:
+            response = await bench.api.post("/runs", json={"project_id": bench.project, "pipeline_id": pipeline})
+            key = None if response.status_code == 201 else str(response.status_code)
+        except httpx.HTTPError as exc:
+            key = type(exc).__name__
+        if key is None:
+            latencies.append(time.perf_counter() - due)
+        else:
+            errors[key] = errors.get(key, 0) + 1
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    achieved = count / max(1e-9, time.perf_counter() - base)
+    figure(f"post.{int(rate)}", f"{dist(latencies)}; errors {sum(errors.values())}"
+           + (f" {errors}" if errors else "") + f" ({count} requests, {achieved:.0f}/s achieved incl. drain)")
+
+
+async def run_figures(args: argparse.Namespace, url: str) -> None:
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    headers = {"X-API-Key": key} if (key := api_key(args)) else {}
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=f"{url.rstrip('/')}/api/v1", headers=headers, timeout=120,
+                                 limits=limits) as api:
+        bench = Bench(api, args.poll)
+        await bench.setup()
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        for kind in kinds:
+            if "chain" in only:
+                steps.append(("chain", lambda k=kind: chain_figure(bench, k, args.chain, args.repeat)))  # type: ignore[misc]
+            if "latency" in only:
+                steps.append(("latency", lambda k=kind: latency_figure(bench, k, args.runs)))  # type: ignore[misc]
+        if "sustained" in only:
+            steps.append(("sustained", lambda: sustained_figure(bench, args.clients, args.duration)))
+        if "post" in only:
+            for rate in (float(r) for r in args.rates.split(",") if r.strip()):
+                steps.append(("post", lambda r=rate: post_figure(bench, r, args.post_seconds)))  # type: ignore[misc]
+        for _name, step in steps:
+            await step()
+        for kind in kinds:
+            if kind in bench.overheads:
+                figure(f"overhead.{kind}", f"attempt duration - node time: {dist(bench.overheads[kind])}")
+
+
+def describe(url: str, embedded: bool) -> None:
+    cpus = os.cpu_count()
+    warm = os.environ.get("EXECUTOR_WARM_WORKER", "default")
+    mode = "embedded (started here)" if embedded else f"deployment at {url}"
+    print(f"# tauro bench: {mode}; {cpus} CPUs; python {sys.version.split()[0]}; "
+          f"EXECUTOR_WARM_WORKER={warm}; load average {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.url:
+        host = urlparse(args.url).hostname or ""
+        if host not in LOOPBACK:
+            raise SystemExit(f"refusing a non-loopback deployment: {host}")
+        describe(args.url, embedded=False)
+        asyncio.run(run_figures(args, args.url))
+        return
+    work = Path(tempfile.mkdtemp(prefix="tauro-bench-"))
+    platform = Embedded(work)
+    try:
+        url = platform.start()
+        describe(url, embedded=True)
+        asyncio.run(run_figures(args, url))
+    finally:
+        platform.stop()
+        if args.keep:
+            print(f"# kept: {work}")
+        else:
+            subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()
