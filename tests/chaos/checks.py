@@ -447,6 +447,7 @@ def summary_table(kills: Sequence[Kill], recoveries: Sequence[float | None], run
              (f"stalls (no recovery in {STALL_SECONDS:.0f} s)", str(stalls) if stalls else "none")]
     rows += list((extra or {}).items())
     width = max(len(name) for name, _ in rows)
-    line = "+" + "-" * (width + 2) + "+" + "-" * 34 + "+"
-    body = [f"| {name.ljust(width)} | {value[:32].ljust(32)} |" for name, value in rows]
+    values = max(len(value) for _, value in rows)
+    line = "+" + "-" * (width + 2) + "+" + "-" * (values + 2) + "+"
+    body = [f"| {name.ljust(width)} | {value.ljust(values)} |" for name, value in rows]
     return "\n".join([line, *body, line])

@@ -175,6 +175,7 @@ class Chaos:
         self.instances: dict[str, list[Service]] = defaultdict(list)
         self.submissions: list[Submission] = []
         self.kills: list[Kill] = []
+        self.start_failures: list[str] = []
         self.stream_sent: list[int] = []
         self.schedule_ids: list[str] = []
         self.stop_event = threading.Event()
@@ -210,7 +211,18 @@ class Chaos:
         for name in ("runs", "executor", "scheduler", "streaming", "gateway"):
             for n in range(1, self.config.replicas.get(name, 1) + 1):
                 self.say(f"chaos: starting {name}-{n}")
-                self.instances[name].append(self.deployment.start(name, instance=f"{name}-{n}", **env))
+                try:
+                    self.instances[name].append(self.deployment.start(name, instance=f"{name}-{n}", **env))
+                except (RuntimeError, TimeoutError) as exc:
+                    if n == 1:
+                        raise
+                    # a further replica that cannot start is a finding, not the end of the run: the
+                    # kill loop tries it again when its turn comes
+                    service = self.deployment.services[-1]
+                    service.kill()
+                    self.instances[name].append(service)
+                    self.start_failures.append(f"{name}-{n}: {str(exc)[-1500:]}")
+                    self.say(f"chaos: {name}-{n} did not start: {str(exc)[-300:]}")
 
     def api(self, timeout: float = 30.0) -> httpx.Client:
         return httpx.Client(base_url=f"{self.deployment.url}/api/v1", headers={"X-API-Key": self.admin_key},
@@ -366,11 +378,14 @@ class Chaos:
                 self.kills.append(Kill("database", "mongo", None, at, back, error))
                 continue
             service = self.rng.choice(self.instances[target])
-            if service.process is None or service.process.poll() is not None:  # a failed restart earlier
+            if service.process is None or service.process.poll() is not None:  # it failed to start earlier
                 back, error = self._restart(service)
-                self.kills.append(Kill(target, service.log_path.stem, None, time.time(), back,
-                                       "was not running; " + error))
-                continue
+                if back is None:
+                    self.kills.append(Kill(target, service.log_path.stem, None, time.time(), None,
+                                           "was not running and did not start again: " + error))
+                    continue
+                self.say(f"chaos: {service.log_path.stem} was not running; started it again before its kill")
+            assert service.process is not None
             pid = service.process.pid
             at = time.time()
             service.kill()
@@ -534,7 +549,7 @@ class Chaos:
 
     def evidence(self, kills: list[Kill], recoveries: list[float | None]) -> list[str]:
         """Log excerpts: restart failures, and the warnings/errors of every service around each stall."""
-        found: list[str] = []
+        found = [f"a replica did not start at deployment: {failure}" for failure in self.start_failures]
         for kill in kills:
             if kill.restart_error:
                 found.append(f"restart of {kill.instance} after the kill at +{kill.at - self.load_started:.0f}s "
@@ -650,6 +665,7 @@ class Chaos:
         violations += [f"request refused: {r}" for r in refused] + [f"request never accepted: {g}" for g in gave_up]
         violations += [f"restart failed: {k.instance} at +{k.at - self.load_started:.0f}s" for k in self.kills
                        if k.restart_error]
+        violations += [f"start failed: {f.splitlines()[0]}" for f in self.start_failures]
         planned = cfg.kills + cfg.db_outages
         if len(self.kills) != planned:
             violations.append(f"the kill loop did {len(self.kills)} of {planned} planned faults")
