@@ -16,7 +16,7 @@ from tauro_platform.runtime.projector import Projector
 from tauro_platform.settings import Settings
 
 from tauro_runs.api_keys import ApiKeyHandlers, key_projections, register_bootstrap_key
-from tauro_runs.discovery import discover
+from tauro_runs.discovery import log_skipped, rejection_reason, scan
 from tauro_runs.dispatcher import Dispatcher
 from tauro_runs.handlers import RunsHandlers
 from tauro_runs.metrics import RunMetrics
@@ -90,10 +90,13 @@ async def load_pipeline_files(host: ServiceHost, folder: Path | None) -> int:
     if folder is None:
         return 0
     accepted = 0
-    for command in discover(folder):
+    found, skipped = scan(folder)
+    for item in skipped:
+        log_skipped(item.path, item.reason)
+    for path, command in found:
         reply = await host.processor.process(local_envelope(command, "system:discovery"))
         if reply.ok:
             accepted += 1
         else:
-            log.error("pipeline file rejected", extra={"pipeline_id": command.pipeline_id, "error": reply.error})
+            log_skipped(path, rejection_reason(reply.error))
     return accepted
