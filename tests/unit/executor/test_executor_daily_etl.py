@@ -8,9 +8,9 @@ from pathlib import Path
 import yaml
 from tauro_contracts.pipeline import PipelineSpec, topological_layers, upstream
 from tauro_executor.attempt import run_attempt
-from tauro_executor.retry import effective_policy
 from tauro_executor.spec import TaskSpec
 from tauro_executor.warm import WarmWorker
+from tauro_runs.domain.runs import retry_policy
 
 from .helpers import REPO_ROOT, Collected
 
@@ -48,7 +48,7 @@ async def test_daily_etl_extracts_transforms_and_loads(tmp_path: Path, warm: War
             assert outcome.status == "succeeded", (node_id, outcome.error, logs.messages())
             assert outcome.warm is (warm is not None)  # polars works in a child forked from the helper
             metrics[node_id] = outcome.metrics
-            assert effective_policy(nodes[node_id], pipeline.config).max_attempts == 3
+            assert retry_policy(pipeline, node_id).max_attempts == 3
 
     assert metrics["extract_orders"]["rows_out"] == 30
     assert (metrics["transform_orders"]["rows_in"], metrics["transform_orders"]["rows_out"]) == (

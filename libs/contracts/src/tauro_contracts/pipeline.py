@@ -32,7 +32,8 @@ class RetryPolicy(_Strict):
     def delay(self, failed_attempt: int, unit_random: float) -> float:
         """Seconds to wait after attempt ``failed_attempt`` (1-based) failed: exponential from
         ``backoff_seconds``, capped, with "equal jitter" (half fixed, half random) when enabled."""
-        base = min(self.max_backoff_seconds, self.backoff_seconds * (2 ** max(0, failed_attempt - 1)))
+        exponent = min(max(0, failed_attempt - 1), 1023)  # a float past 2.0 ** 1023 overflows
+        base = min(self.max_backoff_seconds, self.backoff_seconds * 2.0**exponent)
         return base / 2 + base / 2 * unit_random if self.jitter else base
 
 
