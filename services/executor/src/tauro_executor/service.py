@@ -51,6 +51,7 @@ log = logging.getLogger("tauro.executor")
 TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
 AttemptKey = tuple[str, str, int, int]
 GROUP = "tauro-executor"
+WARM_START_DELAY = 3.0  # the helper starts this long after the executor, or at its first attempt
 
 
 class ExecutorService:
@@ -67,7 +68,7 @@ class ExecutorService:
         self.service_heartbeat = Heartbeat(adapters.read_store, "executor", self.executor_id)
         self._lag = LagMonitor(adapters.bus, GROUP, [topics.EVENTS_RUNS])
         self._lag_task: asyncio.Task[None] | None = None
-        self.warm = WarmWorker() if settings.executor_warm_worker else None
+        self.warm = WarmWorker(start_delay=WARM_START_DELAY) if settings.executor_warm_worker else None
 
     async def start(self) -> None:
         if self.warm is not None:

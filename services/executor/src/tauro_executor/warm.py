@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tauro_platform.childenv import child_environment
+from tauro_platform.waiting import wait_event
 
 log = logging.getLogger("tauro.executor.warm")
 
@@ -159,8 +160,9 @@ class WarmProcess:
 class WarmWorker:
     """One helper process per executor, restarted when it dies; see the module docstring."""
 
-    def __init__(self, *, ready_timeout: float = 60.0, spawn_timeout: float = 5.0, restart_delay: float = 0.5,
-                 max_restart_delay: float = 30.0) -> None:
+    def __init__(self, *, start_delay: float = 0.0, ready_timeout: float = 60.0, spawn_timeout: float = 5.0,
+                 restart_delay: float = 0.5, max_restart_delay: float = 30.0) -> None:
+        self.start_delay = start_delay
         self.ready_timeout = ready_timeout
         self.spawn_timeout = spawn_timeout
         self.restart_delay = restart_delay
@@ -173,6 +175,7 @@ class WarmWorker:
         self._socket: socket.socket | None = None
         self._ready: asyncio.Event = asyncio.Event()
         self._stopping = False
+        self._wanted = asyncio.Event()  # an attempt (or wait_ready) asked for the helper: start it now
         self._supervisor: asyncio.Task[None] | None = None
         self._lifeline: tuple[int, int] | None = None
         self._ids = itertools.count(1)
@@ -182,7 +185,9 @@ class WarmWorker:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Start the helper in the background; attempts start cold until it is ready."""
+        """Start the helper in the background, after ``start_delay`` seconds or at the first
+        attempt, whichever comes first (a process that never runs a task never pays for the
+        helper's imports); attempts start cold until it is ready."""
         if self._supervisor is not None:
             return
         self._lifeline = os.pipe()  # both ends close-on-exec: no other program inherits the write end
@@ -190,6 +195,7 @@ class WarmWorker:
 
     async def wait_ready(self, within: float | None = None) -> bool:
         """Wait until a helper is ready to fork (``False`` after ``within`` seconds)."""
+        self._wanted.set()
         try:
             async with asyncio.timeout(within):
                 await self._ready.wait()
@@ -217,6 +223,7 @@ class WarmWorker:
             self._lifeline = None
 
     async def _supervise(self) -> None:
+        await wait_event(self._wanted, self.start_delay)
         delay = self.restart_delay
         while not self._stopping:
             began = time.monotonic()
@@ -352,6 +359,7 @@ class WarmWorker:
     async def spawn(self, spec_json: bytes, env: Mapping[str, str], cwd: str | Path | None,
                     *, limit: int) -> WarmProcess | None:
         """Fork an attempt from the helper, or ``None`` (then start it cold)."""
+        self._wanted.set()
         sock = self._socket
         if sock is None or not self._ready.is_set() or self._stopping:
             return None
