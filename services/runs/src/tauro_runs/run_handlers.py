@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tauro_contracts.base import Command, Event
-from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
+from tauro_contracts.errors import not_found
 from tauro_contracts.registry import REGISTRY
 from tauro_contracts.runs import (
     CancelRun,
@@ -13,7 +13,6 @@ from tauro_contracts.runs import (
     CreateRun,
     ExpireTask,
     RecordTaskOutcome,
-    RunCreated,
     StartRun,
     TimeOutRun,
     ViewRunAsOf,
@@ -25,16 +24,12 @@ from tauro_platform.runtime.decision import CommandContext, Decision
 from tauro_platform.runtime.streams import load
 from tauro_platform.settings import Settings
 
+from tauro_runs.domain import creation
 from tauro_runs.domain import runs as run_domain
 from tauro_runs.domain.pipelines import PipelineState, fold_pipeline
 from tauro_runs.domain.projects import fold_project
 from tauro_runs.domain.runs import Outcome, RunState, fold_run
 from tauro_runs.run_projections import evolve_run_doc
-
-
-def _invalid(field: str, message: str) -> DomainError:
-    return DomainError(ErrorCode.VALIDATION_ERROR, "invalid run parameters",
-                       [ErrorDetail(field=field, message=message, type="not_found")])
 
 
 class RunHandlers:
@@ -61,48 +56,33 @@ class RunHandlers:
             raise not_found("run", run_id)
         return state
 
-    async def _resolve_pipeline(self, project_id: str, ref: str) -> tuple[str, PipelineState]:
-        """A pipeline of the project (or of the shared catalog), by id or by name."""
-        candidates = [ref]
-        if not ref.startswith("pipe_"):
+    async def _pipeline_candidates(self, project_id: str, ref: str) -> list[tuple[str, PipelineState]]:
+        """The pipelines ``ref`` may name (by id, or by name in the project and then the catalog)."""
+        ids = [ref]
+        if not creation.names_a_pipeline_id(ref):
             docs, _ = await self._read.find(
                 "pipelines", {"name": ref, "deleted": False, "project_id": {"$in": [project_id, None]}},
                 sort=[("project_id", -1)],
             )
-            candidates = [d["_id"] for d in docs] or [ref]
-        for pipeline_id in candidates:
-            state = await load(self._store, pipeline_id, fold_pipeline)
-            if state.live and state.project_id in (project_id, None):
-                return pipeline_id, state
-        raise _invalid("pipeline_id", f"pipeline '{ref}' not found in project '{project_id}' or the catalog")
+            ids = [d["_id"] for d in docs] or [ref]
+        return [(pipeline_id, await load(self._store, pipeline_id, fold_pipeline)) for pipeline_id in ids]
 
     async def create_run(self, cmd: Command, ctx: CommandContext) -> Decision:
         assert isinstance(cmd, CreateRun)
-        if (await load(self._store, cmd.run_id, fold_run)).exists:
-            raise DomainError(ErrorCode.CONFLICT, f"run '{cmd.run_id}' already exists")
-        if not (await load(self._store, cmd.project_id, fold_project)).live:
-            raise _invalid("project_id", "Project not found")
-        pipeline_id, pipeline = await self._resolve_pipeline(cmd.project_id, cmd.pipeline_id)
-        assert pipeline.spec is not None
-        params = dict(cmd.params)
-        if cmd.logical_date is not None:
-            params.setdefault("logical_date", cmd.logical_date)
-        created = RunCreated(
-            run_id=cmd.run_id, project_id=cmd.project_id, pipeline_id=pipeline_id,
-            pipeline_version=pipeline.config_version, pipeline_name=pipeline.name, spec=pipeline.spec,
-            params=params, tags=cmd.tags, trigger=cmd.trigger, schedule_id=cmd.schedule_id,
-            logical_date=cmd.logical_date,
-        )
-        events: list[Event] = [created]
-        if cmd.start:
-            state = run_domain.evolve_run(RunState(), created)
-            events += run_domain.decide_start(state, *self._limits(state, cmd.timeout_seconds))
+        run = await load(self._store, cmd.run_id, fold_run)
+        project = await load(self._store, cmd.project_id, fold_project)
+        pipeline = None
+        if not run.exists and project.live:  # else the decision refuses before it needs one
+            pipeline = creation.choose_pipeline(cmd.project_id, await self._pipeline_candidates(cmd.project_id,
+                                                                                                 cmd.pipeline_id))
+        events = creation.decide_create(cmd, run, project, pipeline, self._settings.default_timeout)
         return Decision.of(cmd.run_id, 0, *events, id=cmd.run_id)
 
     def _limits(self, state: RunState, timeout_seconds: int | None) -> tuple[int, int | None]:
         assert state.spec is not None
-        timeout = timeout_seconds or state.spec.config.timeout_seconds or self._settings.default_timeout
-        return timeout, state.spec.config.max_concurrent_runs
+        config = state.spec.config
+        return creation.run_limits(config.timeout_seconds, config.max_concurrent_runs, timeout_seconds,
+                                   self._settings.default_timeout)
 
     async def start_run(self, cmd: Command, ctx: CommandContext) -> Decision:
         assert isinstance(cmd, StartRun)
