@@ -25,9 +25,10 @@ from datetime import UTC, datetime
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENTS, RunQueued, RunsDispatched
-from tauro_platform.eventstore.port import ConcurrencyError, EventStore, StreamWrite
+from tauro_platform.eventstore.port import EventStore, StreamWrite
 from tauro_platform.observability.tracing import span
 from tauro_platform.readstore.port import ReadStore
+from tauro_platform.runtime.appending import Contention, Decided, append_decided
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
 from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.relay import OutboxRelay
@@ -73,12 +74,13 @@ class Dispatcher:
 
     async def dispatch(self) -> list[str]:
         """Start every queued run that fits; returns the ids started."""
-        for _ in range(10):
+
+        async def decide(attempt: int) -> Decided[tuple[list[str], dict[str, dict[str, str]]]]:
             version = await self._store.stream_version(DISPATCHER_STREAM)
             await self._projector.catch_up()
             picks = await self._pick()
             if not picks:
-                return []
+                return Decided((), ([], {}))
             now = self._clock()
             ctx = CommandContext(command_id=f"dispatch-{version + 1}", correlation_id=None, actor="system:dispatcher",
                                  trace_context={}, now=now)
@@ -93,17 +95,20 @@ class Dispatcher:
                     traces[run_id] = _queued_trace(stream)
                     run_ctx = dataclasses.replace(ctx, trace_context=traces[run_id])
                     writes += to_writes((PendingWrite(run_id, state.version, tuple(events)),), run_ctx)
-            try:
-                stored = await self._store.append(writes)
-            except ConcurrencyError:
-                continue
-            await self._relay.publish(stored)
-            await self._projector.catch_up()
-            for run_id, trace in traces.items():  # in each run's own trace, next to its start request
-                with span("run dispatched", parent=trace, attributes={"tauro.run_id": run_id}):
-                    log.info("run dispatched", extra={"run_id": run_id})
-            return picks
-        return []
+            return Decided(writes, (picks, traces))
+
+        try:
+            done = await append_decided(self._store, self._relay, decide, attempts=10, what="dispatch")
+        except Contention:
+            return []
+        picks, traces = done.value
+        if not done.stored:
+            return []
+        await self._projector.catch_up()
+        for run_id, trace in traces.items():  # in each run's own trace, next to its start request
+            with span("run dispatched", parent=trace, attributes={"tauro.run_id": run_id}):
+                log.info("run dispatched", extra={"run_id": run_id})
+        return picks
 
     async def _pick(self) -> list[str]:
         running = await self._read.count_by("runs", {"state": "RUNNING"}, "pipeline_id")

@@ -35,9 +35,10 @@ from datetime import UTC, datetime, timedelta
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.schedules import TickFired, TickQueued, TickSkipped
-from tauro_platform.eventstore.port import ConcurrencyError, EventStore
+from tauro_platform.eventstore.port import EventStore
 from tauro_platform.observability.metrics import observe_schedule_lateness
 from tauro_platform.readstore.port import ReadStore
+from tauro_platform.runtime.appending import Contention, Decided, append_decided
 from tauro_platform.runtime.decision import CommandContext, to_writes
 from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.timeutil import iso, parse_iso
@@ -73,24 +74,24 @@ class Firing:
         than that is read again, so a change made elsewhere is never decided on without."""
         ids = list(dict.fromkeys(schedule_ids))
         seen = seen or {}
-        for attempt in range(ATTEMPTS):
+
+        async def decide(attempt: int) -> Decided[None]:
             states = await asyncio.gather(*(self._state(sid, seen.get(sid, 0), fresh=attempt > 0) for sid in ids))
             writes = await self._handlers.decide_ticks(states, now)
-            if not writes:
-                return 0
             ctx = CommandContext(command_id=f"fire-{uuid.uuid4().hex}", correlation_id=None, actor=self._actor,
                                  trace_context={}, now=now)
-            try:
-                stored = await self._store.append(to_writes(tuple(writes), ctx))
-            except ConcurrencyError:
-                log.debug("a schedule moved on meanwhile; deciding again", extra={"attempt": attempt + 1})
-                continue
-            self._observe(stored)
-            await self._relay.publish(stored)
-            await self._after_append(stored)  # caches the new states, launches the fired ticks
-            return sum(1 for e in stored if e.type == TickFired.type_name)
-        log.warning("too much contention firing ticks; the next round retries", extra={"schedules": len(ids)})
-        return 0
+            return Decided(to_writes(tuple(writes), ctx) if writes else [], None)
+
+        try:
+            done = await append_decided(self._store, self._relay, decide, attempts=ATTEMPTS, on_stored=self._observe,
+                                        what="tick firing")
+        except Contention:
+            log.warning("too much contention firing ticks; the next round retries", extra={"schedules": len(ids)})
+            return 0
+        if not done.stored:
+            return 0
+        await self._after_append(done.stored)  # caches the new states, launches the fired ticks
+        return sum(1 for e in done.stored if e.type == TickFired.type_name)
 
     def _observe(self, events: list[EventEnvelope]) -> None:
         """``tauro_schedule_lateness_seconds{kind}``: commit time minus nominal time of each live tick."""

@@ -42,10 +42,11 @@ from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
 from tauro_contracts.registry import REGISTRY, UnknownType
 
 from tauro_platform.bus.port import Bus, Message, retry_delay
-from tauro_platform.eventstore.port import ConcurrencyError, EventStore
+from tauro_platform.eventstore.port import EventStore
 from tauro_platform.observability.logcontext import bind as bind_log_fields
 from tauro_platform.observability.metrics import COMMAND_RETRIES, COMMAND_SECONDS, COMMANDS
 from tauro_platform.observability.tracing import SpanKind, inject_context, span
+from tauro_platform.runtime.appending import Contention, Decided, append_decided
 from tauro_platform.runtime.deadletters import DeadLetterOffice
 from tauro_platform.runtime.decision import CommandContext, Decision, to_writes
 from tauro_platform.runtime.faults import is_transient
@@ -191,27 +192,27 @@ class CommandProcessor:
             trace_context=inject_context() or envelope.trace_context,
             now=self._clock(),
         )
-        for _ in range(MAX_ATTEMPTS):
+
+        async def decide(attempt: int) -> Decided[tuple[Decision | None, list[EventEnvelope]]]:
             earlier = await self._store.caused_by(envelope.command_id)
-            if earlier:
-                return await self._accepted(envelope, earlier, {})
-            try:
-                decision = await handler(command, ctx)
-            except DomainError as exc:
-                return _rejected(envelope, exc)
+            if earlier:  # a copy of this command won (or it ran before): answer from its events
+                return Decided((), (None, earlier))
+            decision = await handler(command, ctx)
             writes = tuple(w for w in decision.writes if w.events)  # nothing to record: a no-op
-            if not writes:
-                return await self._accepted(envelope, [], decision.result)
-            try:
-                stored = await self._store.append(to_writes(writes, ctx))
-            except ConcurrencyError:
-                log.info("concurrent write; deciding again", extra={"command_id": envelope.command_id})
-                continue
-            await self._relay.publish(stored)
-            if self.after_append is not None:
-                await self.after_append(stored)
-            return await self._accepted(envelope, stored, decision.result)
-        return _rejected(envelope, DomainError(ErrorCode.CONFLICT, "too much contention on this resource; retry"))
+            return Decided(to_writes(writes, ctx), (decision, []))
+
+        try:
+            done = await append_decided(self._store, self._relay, decide, attempts=MAX_ATTEMPTS, what="command")
+        except DomainError as exc:
+            return _rejected(envelope, exc)
+        except Contention:
+            return _rejected(envelope, DomainError(ErrorCode.CONFLICT, "too much contention on this resource; retry"))
+        decision, earlier = done.value
+        if decision is None:
+            return await self._accepted(envelope, earlier, {})
+        if done.stored and self.after_append is not None:
+            await self.after_append(done.stored)
+        return await self._accepted(envelope, done.stored, decision.result)
 
     async def _accepted(
         self, envelope: CommandEnvelope, events: list[EventEnvelope], result: dict[str, Any]
