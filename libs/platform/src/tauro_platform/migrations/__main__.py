@@ -20,6 +20,7 @@ from tauro_platform.adapters import mongo_client
 from tauro_platform.logs import redact
 from tauro_platform.migrations import runner
 from tauro_platform.settings import Settings
+from tauro_platform.waiting import within
 
 PROBE_SECONDS = 5.0
 """How long to look for the server before saying it cannot be reached (or MONGODB_TIMEOUT, if shorter)."""
@@ -55,7 +56,7 @@ def wants_mongodb(settings: Settings) -> bool:
 async def probe(client: Any, settings: Settings, seconds: float) -> None:
     """Raise ``Refused`` when the server does not answer a ping within ``seconds``."""
     try:
-        await asyncio.wait_for(client.admin.command("ping"), seconds)
+        await within(client.admin.command("ping"), seconds)
     except (TimeoutError, PyMongoError) as exc:
         reason = str(exc).splitlines()[0][:300] if str(exc) else "no answer to a ping"
         raise Refused(
