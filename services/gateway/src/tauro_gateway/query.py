@@ -19,13 +19,25 @@ class ListParams:
     fields: list[str] | None
 
 
+def sort_pattern(sortable: tuple[str, ...]) -> str:
+    """``sort``: one or more of ``sortable``, comma-separated, each with an optional ``-`` (or ``+``)."""
+    one = rf" *[+-]?(?:{'|'.join(sortable)}) *"
+    return rf"^{one}(?:,{one})*$"
+
+
+def states_pattern(states: tuple[str, ...]) -> str:
+    """A state filter: one or more of ``states`` (any case), comma-separated."""
+    one = "(?:" + "|".join(f"{s}|{s.lower()}" for s in states) + ")"
+    return rf"^ *{one} *(?:, *{one} *)*$"
+
+
 def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at") -> Callable[..., ListParams]:
     """A dependency that validates the common list parameters for one resource."""
 
     def dependency(
         limit: Annotated[int, Query(ge=1, le=100, description="Max results (max 100)")] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-        sort: Annotated[str, Query(max_length=200, description="Field, '-' prefix for descending")] = default_sort,
+        sort: str = default_sort,
         fields: Annotated[str | None, Query(max_length=500, description="Comma-separated fields")] = None,
     ) -> ListParams:
         order: list[tuple[str, int]] = []
@@ -41,6 +53,10 @@ def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at") ->
         chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
         return ListParams(limit, offset, order, chosen)
 
+    # set here, not in the signature: the annotation needs ``sortable`` (annotations are strings)
+    dependency.__annotations__["sort"] = Annotated[str, Query(
+        max_length=200, pattern=sort_pattern(sortable),
+        description=f"One or more of {', '.join(sortable)}, comma-separated; '-' prefix for descending")]
     return dependency
 
 

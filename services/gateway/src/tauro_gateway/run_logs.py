@@ -14,13 +14,19 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+from tauro_contracts.readmodels import TERMINAL_RUN_STATES, LogLevel, collections
 
 from tauro_gateway.context import GatewayContext
 from tauro_gateway.envelopes import page, public
 
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-TERMINAL = ("SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT")
+LEVELS = tuple(LogLevel)
 POLL_SECONDS = 0.25
+SSE: dict[str, Any] = {
+    "description": "A page of log lines (JSON), or with `Accept: text/event-stream` (or `follow=true`) a "
+                   "Server-Sent Events stream: `event: log` per line (`id` = line id, `data` = the line), "
+                   "`event: end` once the run is over and every line was sent; reconnect with `Last-Event-ID`",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
 
 
 def _where(run_id: str, level: str | None, node_id: str | None) -> dict[str, Any]:
@@ -44,7 +50,7 @@ async def log_response(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    docs, total = await ctx.read_store.find("run_logs", where, [("_id", 1)], offset, limit)
+    docs, total = await ctx.read_store.find(collections.RUN_LOGS, where, [("_id", 1)], offset, limit)
     return page(request, [public(d) for d in docs], total, limit, offset)
 
 
@@ -54,16 +60,16 @@ async def _follow(
     yield b"retry: 1000\n\n"
     while True:
         query = {**where, "_id": {"$gt": after}} if after else where
-        docs, _ = await ctx.read_store.find("run_logs", query, [("_id", 1)], 0, 500)
+        docs, _ = await ctx.read_store.find(collections.RUN_LOGS, query, [("_id", 1)], 0, 500)
         for doc in docs:
             after = doc["_id"]
             yield f"id: {after}\nevent: log\ndata: {json.dumps(public(doc))}\n\n".encode()
         if docs:
             continue
-        run = await ctx.read_store.get("runs", run_id)
-        if run is None or run["state"] in TERMINAL:
-            again, _ = await ctx.read_store.find("run_logs", {**where, "_id": {"$gt": after}} if after else where,
-                                                 [("_id", 1)], 0, 1)
+        run = await ctx.read_store.get(collections.RUNS, run_id)
+        if run is None or run["state"] in TERMINAL_RUN_STATES:
+            rest = {**where, "_id": {"$gt": after}} if after else where
+            again, _ = await ctx.read_store.find(collections.RUN_LOGS, rest, [("_id", 1)], 0, 1)
             if not again:
                 state = run["state"] if run else "UNKNOWN"
                 yield f"event: end\ndata: {json.dumps({'run_id': run_id, 'state': state})}\n\n".encode()

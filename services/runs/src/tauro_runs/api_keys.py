@@ -12,6 +12,8 @@ from typing import Any
 
 from tauro_contracts.base import Command
 from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.readmodels import ApiKey, collections
+from tauro_contracts.readmodels import doc as doc_of
 from tauro_contracts.security import ApiKeyCreated, ApiKeyRevoked, CreateApiKey, Grant, RevokeApiKey
 from tauro_platform import apikeys
 from tauro_platform.eventstore.port import EventStore
@@ -27,8 +29,8 @@ from tauro_platform.timeutil import iso
 from tauro_runs.domain.api_keys import decide_create, decide_revoke, fold_key
 
 log = logging.getLogger("tauro.runs.api_keys")
-API_KEYS = "api_keys"
-CREDENTIALS = "api_key_credentials"
+API_KEYS = collections.API_KEYS
+CREDENTIALS = collections.API_KEY_CREDENTIALS
 BOOTSTRAP_NAME = "bootstrap-admin"
 
 
@@ -57,11 +59,9 @@ def _grants(grants: list[Grant]) -> list[dict[str, Any]]:
 def evolve_key_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | None:
     at = iso(env.occurred_at)
     if isinstance(event, ApiKeyCreated):
-        return {
-            "id": event.key_id, "name": event.name, "grants": _grants(event.grants),
-            "expires_at": iso(event.expires_at) if event.expires_at else None, "revoked": False,
-            "created_at": at, "created_by": env.actor,
-        }
+        return doc_of(ApiKey, id=event.key_id, name=event.name, grants=_grants(event.grants),
+                      expires_at=iso(event.expires_at) if event.expires_at else None, revoked=False,
+                      created_at=at, created_by=env.actor)
     if doc is not None and isinstance(event, ApiKeyRevoked):
         return {**doc, "revoked": True, "revoked_at": at, "revoked_by": env.actor, "revoke_reason": event.reason}
     return None

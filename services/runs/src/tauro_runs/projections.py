@@ -13,23 +13,24 @@ from tauro_contracts.projects import (
     ProjectDeleted,
     ProjectUpdated,
 )
+from tauro_contracts.readmodels import ConfigVersion, Pipeline, Project, collections
+from tauro_contracts.readmodels import doc as doc_of
 from tauro_platform.readstore.port import Doc, ReadStore
 from tauro_platform.runtime.projector import Projection, StreamDocProjection
 from tauro_platform.timeutil import iso
 
-PROJECTS = "projects"
-PIPELINES = "pipelines"
-CONFIG_VERSIONS = "config_versions"
+PROJECTS = collections.PROJECTS
+PIPELINES = collections.PIPELINES
+CONFIG_VERSIONS = collections.CONFIG_VERSIONS
 
 
 def evolve_project_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | None:
     at = iso(env.occurred_at)
     if isinstance(event, ProjectCreated):
-        return {
-            "id": event.project_id, "name": event.name, "description": event.description, "owner": event.owner,
-            "metadata": dict(event.metadata), "created_at": at, "updated_at": at, "created_by": env.actor,
-            "deleted": False,
-        }
+        project = doc_of(Project, id=event.project_id, name=event.name, description=event.description,
+                         owner=event.owner, metadata=dict(event.metadata), created_at=at, updated_at=at,
+                         created_by=env.actor)
+        return {**project, "deleted": False}
     if doc is None:
         return None
     if isinstance(event, ProjectUpdated):
@@ -52,8 +53,9 @@ def evolve_pipeline_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc 
     at = iso(env.occurred_at)
     if isinstance(event, PipelineDefined):
         created_at = doc["created_at"] if doc and not doc.get("deleted") else at
-        return {"id": event.pipeline_id, **_pipeline_fields(event), "created_at": created_at, "updated_at": at,
-                "deleted": False}
+        pipeline = doc_of(Pipeline, id=event.pipeline_id, **_pipeline_fields(event), created_at=created_at,
+                          updated_at=at)
+        return {**pipeline, "deleted": False}
     if doc is not None and isinstance(event, PipelineDeleted):
         return {**doc, "deleted": True, "updated_at": at}
     return None
@@ -68,13 +70,9 @@ class ConfigVersionProjection:
     async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
         assert isinstance(payload, PipelineDefined)
         doc_id = f"{payload.pipeline_id}@v{payload.version}"
-        await store.insert_if_absent(
-            CONFIG_VERSIONS,
-            {
-                "_id": doc_id, "id": doc_id, "pipeline_id": payload.pipeline_id, **_pipeline_fields(payload),
-                "created_at": iso(event.occurred_at), "created_by": event.actor, "event_id": event.event_id,
-            },
-        )
+        version = doc_of(ConfigVersion, id=doc_id, pipeline_id=payload.pipeline_id, **_pipeline_fields(payload),
+                         created_at=iso(event.occurred_at), created_by=event.actor, event_id=event.event_id)
+        await store.insert_if_absent(CONFIG_VERSIONS, {"_id": doc_id, **version})
 
 
 def projections() -> list[Projection]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from tauro_contracts.base import Event
 from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.readmodels import TickOrigin, TickStatus, collections
 from tauro_contracts.runs import RunCreated
 from tauro_contracts.schedules import (
     BackfillRequested,
@@ -35,8 +36,8 @@ from tauro_scheduler.domain.ticks import logical_date as render_logical_date
 from tauro_scheduler.domain.ticks import tick_id
 from tauro_scheduler.state import SCHEDULE_EVENTS, Schedule, evolve, from_doc, to_doc
 
-SCHEDULES = "schedules"
-TICKS = "schedule_ticks"
+SCHEDULES = collections.SCHEDULES
+TICKS = collections.SCHEDULE_TICKS
 Change = Callable[[Doc], Doc]
 
 
@@ -101,25 +102,26 @@ class TickProjection:
                 launch = {"project_id": payload.project_id, "pipeline_id": payload.pipeline_id,
                           "params": payload.params, "timeout_seconds": payload.timeout_seconds,
                           "cancel_run_ids": payload.cancel_run_ids}
-                fields = {"status": "fired", "origin": payload.origin, "run_id": payload.run_id, "fired_at": at,
+                fields = {"status": TickStatus.FIRED.value, "origin": payload.origin, "run_id": payload.run_id,
+                          "fired_at": at,
                           "logical_date": payload.logical_date,
                           "reason": None, "message": None, "error": None, "backfill_id": payload.backfill_id,
                           "launch": launch, "cancelled_run_ids": payload.cancel_run_ids}
                 base = _base(payload.schedule_id, payload.tick_id, iso(payload.nominal), payload.logical_date, at)
                 return [(payload.tick_id, base, _set(fields, run_created=False))]
             case TickQueued():
-                fields = {"status": "waiting", "origin": payload.origin, "run_id": payload.run_id,
+                fields = {"status": TickStatus.WAITING.value, "origin": payload.origin, "run_id": payload.run_id,
                           "reason": payload.reason, "message": payload.message, "queued_at": at}
                 base = _base(payload.schedule_id, payload.tick_id, iso(payload.nominal), None, at)
                 return [(payload.tick_id, base, _set(fields))]
             case TickSkipped():
-                fields = {"status": "skipped", "reason": payload.reason, "message": payload.message}
+                fields = {"status": TickStatus.SKIPPED.value, "reason": payload.reason, "message": payload.message}
                 base = _base(payload.schedule_id, payload.tick_id, iso(payload.nominal), None, at)
                 return [(payload.tick_id, base, _set(fields))]
             case TicksMissed():
                 changes: list[tuple[str, Doc | None, Change]] = []
                 for tick in payload.ticks:
-                    fields = {"status": "missed", "reason": tick.reason, "message": tick.message}
+                    fields = {"status": TickStatus.MISSED.value, "reason": tick.reason, "message": tick.message}
                     base = _base(payload.schedule_id, tick.tick_id, iso(tick.nominal), None, at)
                     changes.append((tick.tick_id, base, _set(fields)))
                 if payload.omitted_from is not None and payload.omitted_to is not None:
@@ -127,21 +129,22 @@ class TickProjection:
                     count = "an uncounted number of" if payload.omitted < 0 else str(payload.omitted)
                     message = (f"{count} ticks from {iso(payload.omitted_from)} to {iso(payload.omitted_to)} passed "
                                "while no scheduler ran; too many to decide one by one, none fired")
-                    gap: Doc = {"status": "missed", "reason": "catch_up_limit", "message": message,
+                    gap: Doc = {"status": TickStatus.MISSED.value, "reason": "catch_up_limit", "message": message,
                                 "range_from": iso(payload.omitted_from), "range_to": iso(payload.omitted_to),
                                 "count": payload.omitted}
                     base = _base(payload.schedule_id, gap_id, iso(payload.omitted_to), None, at)
                     changes.append((gap_id, base, _set(gap)))
                 return changes
             case TickFailed():
-                fields = {"status": "failed", "error": payload.error,
+                fields = {"status": TickStatus.FAILED.value, "error": payload.error,
                           "reason": "run_rejected", "message": str(payload.error.get("message", ""))}
                 return [(payload.tick_id, None, _set(fields))]
             case BackfillRequested():
                 changes = []
                 for nominal, run_id in zip(payload.nominals, payload.run_ids, strict=True):
                     ident = tick_id(payload.schedule_id, nominal)
-                    fields = {"status": "waiting", "origin": "backfill", "run_id": run_id, "reason": "backfill",
+                    fields = {"status": TickStatus.WAITING.value, "origin": TickOrigin.BACKFILL.value, "run_id": run_id,
+                              "reason": "backfill",
                               "message": f"backfill {payload.backfill_id}: waiting for a free slot",
                               "backfill_id": payload.backfill_id, "queued_at": at}
                     base = _base(payload.schedule_id, ident, iso(nominal), None, at)
@@ -159,7 +162,7 @@ class TickProjection:
 def _base(schedule_id: str, ident: str, nominal: str, logical: str | None, at: str) -> Doc:
     return {"id": ident, "schedule_id": schedule_id, "nominal_time": nominal,
             "logical_date": logical or render_logical_date(parse_iso(nominal)), "recorded_at": at,
-            "status": None, "origin": "schedule", "reason": None, "message": None, "run_id": None,
+            "status": None, "origin": TickOrigin.SCHEDULE.value, "reason": None, "message": None, "run_id": None,
             "run_created": False}
 
 

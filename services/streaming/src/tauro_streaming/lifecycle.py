@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from tauro_contracts.base import Event
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, conflict
+from tauro_contracts.readmodels import StreamState
 from tauro_contracts.streams import (
     StreamFailed,
     StreamGroupClaimed,
@@ -26,7 +27,7 @@ from tauro_contracts.streams import (
     StreamStopRequested,
 )
 
-RUNNING, STOPPING, STOPPED, FAILED = "RUNNING", "STOPPING", "STOPPED", "FAILED"
+RUNNING, STOPPING, STOPPED, FAILED = StreamState.RUNNING, StreamState.STOPPING, StreamState.STOPPED, StreamState.FAILED
 LIVE = frozenset({RUNNING, STOPPING})
 ENDED = frozenset({STOPPED, FAILED})
 

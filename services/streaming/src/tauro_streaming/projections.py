@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.readmodels import collections
 from tauro_contracts.streams import EXECUTION_EVENTS, StreamFailed, StreamStarted, StreamStopped, StreamStopRequested
 from tauro_platform.readstore.port import Doc
 from tauro_platform.runtime.projector import Projection, StreamDocProjection
@@ -22,9 +23,9 @@ from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_streaming.lifecycle import FAILED, RUNNING, STOPPED, STOPPING
 
-STREAM_EXECUTIONS = "stream_executions"
-STREAM_REPLICAS = "stream_replicas"
-STREAM_WINDOW_STATE = "stream_window_state"
+STREAM_EXECUTIONS = collections.STREAM_EXECUTIONS
+STREAM_REPLICAS = collections.STREAM_REPLICAS
+STREAM_WINDOW_STATE = collections.STREAM_WINDOW_STATE
 
 
 def _started(event: StreamStarted, env: EventEnvelope) -> Doc:

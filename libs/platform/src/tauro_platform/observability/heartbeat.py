@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from tauro_contracts.readmodels import collections
+
 from tauro_platform.observability.identity import DEFAULTS, VERSION
 from tauro_platform.observability.metrics import SERVICE_INFO
 from tauro_platform.readstore.port import ReadStore
@@ -26,7 +28,7 @@ from tauro_platform.timeutil import iso
 from tauro_platform.waiting import within
 
 log = logging.getLogger("tauro.heartbeat")
-HEARTBEATS = "service_heartbeats"
+HEARTBEATS = collections.SERVICE_HEARTBEATS
 STOP_TIMEOUT = 2.0
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from tauro_contracts.errors import DomainError, ErrorCode
+from tauro_contracts.readmodels import Envelope, Token, WhoAmI
 from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_gateway.context import Ctx
 from tauro_gateway.envelopes import ok
+from tauro_gateway.responses import make_router
 from tauro_gateway.security.authn import CREDENTIALS
 from tauro_gateway.security.principal import ANONYMOUS, Principal, role_claims
 from tauro_gateway.security.tokens import issue
 
-router = APIRouter(prefix="/auth", tags=["security"])
+router = make_router(prefix="/auth", tags=["security"])
 
 
 def _principal(request: Request) -> Principal:
@@ -23,8 +25,9 @@ def _principal(request: Request) -> Principal:
     return principal or ANONYMOUS
 
 
-@router.post("/token", summary="Exchange the API key in X-API-Key for a bearer token (JWT, HS256)")
-async def token(request: Request, ctx: Ctx) -> JSONResponse:
+@router.post("/token", summary="Exchange the API key in X-API-Key for a bearer token (JWT, HS256)",
+             response_model=Envelope[Token])
+async def create_token(request: Request, ctx: Ctx) -> JSONResponse:
     principal = _principal(request)
     if principal.method != "api_key" or principal.key_id is None:
         raise DomainError(ErrorCode.FORBIDDEN, "tokens are issued for API keys: send one in "
@@ -36,7 +39,7 @@ async def token(request: Request, ctx: Ctx) -> JSONResponse:
                         "expires_in": max(0, int((expires - datetime.now(UTC)).total_seconds()))})
 
 
-@router.get("/whoami", summary="The caller: its key, roles and how it authenticated")
+@router.get("/whoami", summary="The caller: its key, roles and how it authenticated", response_model=Envelope[WhoAmI])
 async def whoami(request: Request) -> JSONResponse:
     principal = _principal(request)
     return ok(request, {"actor": principal.actor, "key_id": principal.key_id, "method": principal.method,

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from tauro_platform.runtime.deadletters import DEAD_LETTERS
+from tauro_contracts.readmodels import DeadLetter, Envelope, ListEnvelope, collections
 
 from tauro_gateway.context import Ctx
 from tauro_gateway.envelopes import ok, page, public
 from tauro_gateway.query import ListParams, list_params
+from tauro_gateway.responses import errors, make_router
 
-router = APIRouter(prefix="/dead-letters", tags=["monitoring"])
+router = make_router(prefix="/dead-letters", tags=["monitoring"])
+DEAD_LETTERS = collections.DEAD_LETTERS
 
 
-@router.get("", summary="List dead-lettered commands, newest first")
+@router.get("", summary="List dead-lettered commands, newest first", response_model=ListEnvelope[DeadLetter])
 async def list_dead_letters(
     request: Request, ctx: Ctx,
     params: Annotated[ListParams, Depends(list_params(("dead_lettered_at", "type", "service"), "-dead_lettered_at"))],
@@ -36,8 +38,9 @@ async def list_dead_letters(
     return page(request, [public(d, params.fields) for d in docs], total, params.limit, params.offset)
 
 
-@router.get("/{command_id}", summary="Get one dead-lettered command")
+@router.get("/{command_id}", summary="Get one dead-lettered command", response_model=Envelope[DeadLetter],
+            responses=errors(404))
 async def get_dead_letter(
-    request: Request, ctx: Ctx, command_id: Annotated[str, Path(max_length=128)],
+    request: Request, ctx: Ctx, command_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$")],
 ) -> JSONResponse:
     return ok(request, public(await ctx.get_live(DEAD_LETTERS, command_id, "dead letter")))

@@ -11,10 +11,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
+from tauro_contracts.readmodels import (
+    ACTIVE_RUN_STATES,
+    BackfillResult,
+    Deleted,
+    Envelope,
+    ListEnvelope,
+    RunState,
+    Schedule,
+    ScheduleKind,
+    TickOrigin,
+    TickStatus,
+    TickView,
+    collections,
+    ids,
+)
 from tauro_contracts.schedules import (
     MAX_CONCURRENCY,
     MAX_GRACE_SECONDS,
@@ -34,18 +49,27 @@ from tauro_contracts.schedules import (
 from tauro_gateway.context import Ctx, creation_ids
 from tauro_gateway.envelopes import ok, page, public
 from tauro_gateway.query import ListParams, check_id, fields_param, list_params
+from tauro_gateway.responses import BODY, COMMAND, errors, examples, make_router
 
-router = APIRouter(prefix="/schedules", tags=["schedules"])
-ScheduleId = Annotated[str, Path(max_length=140, description="A schedule id such as sched_456")]
+router = make_router(prefix="/schedules", tags=["schedules"])
+ScheduleId = Annotated[str, Path(pattern=ids.SCHEDULE_ID, description="A schedule id such as sched_456")]
 SORTABLE = ("created_at", "updated_at", "next_run_at", "last_run_at")
 TICK_SORTABLE = ("nominal_time", "recorded_at", "fired_at")
-TICK_STATUSES = ("fired", "waiting", "skipped", "missed", "failed")
+TICK_STATUSES = tuple(TickStatus)
+KIND_PATTERN = "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" for c in kind) for kind in ScheduleKind) + ")$"
+TICK_STATUS_PATTERN = rf"^ *(?:{'|'.join(TICK_STATUSES)}) *(?:, *(?:{'|'.join(TICK_STATUSES)}) *)*$"
+SCHEDULES, TICKS, RUNS = collections.SCHEDULES, collections.SCHEDULE_TICKS, collections.RUNS
+CREATE_EXAMPLE = {
+    "project_id": "proj_abc123", "pipeline_id": "daily_etl", "kind": "CRON", "expression": "0 2 * * *",
+    "enabled": True, "timezone": "UTC", "params": {"mode": "incremental"},
+    "config": {"max_concurrency": 1, "timeout_seconds": 7200, "retry_on_failure": True},
+}
 SHOWN = ("id", "project_id", "pipeline_id", "pipeline_name", "kind", "expression", "timezone", "enabled",
          "description", "params", "max_concurrency", "timeout_seconds", "overlap_policy", "catch_up_policy",
          "catch_up_window_seconds", "misfire_grace_seconds", "config", "created_at", "updated_at", "next_run_at",
          "last_run_at", "waiting_count", "tick_counts")
-FAILED = ("FAILED", "TIMED_OUT")
-ACTIVE = ("PENDING", "QUEUED", "RUNNING")
+FAILED = (RunState.FAILED, RunState.TIMED_OUT)
+ACTIVE = ACTIVE_RUN_STATES
 
 
 class ConfigBody(BaseModel):
@@ -90,9 +114,9 @@ class ScheduleFields(BaseModel):
 
 
 class ScheduleCreate(ScheduleFields):
-    project_id: str = Field(pattern=r"^proj_[A-Za-z0-9_.\-]{1,128}$")
+    project_id: str = Field(pattern=ids.PROJECT_ID)
     pipeline_id: str = Field(min_length=1, max_length=140, description="Pipeline id or name")
-    kind: str = Field(max_length=20, description="CRON or INTERVAL")
+    kind: str = Field(pattern=KIND_PATTERN, description="CRON or INTERVAL (any case)", examples=["CRON"])
     expression: str = Field(max_length=200, description="5-field CRON, or an interval such as 15s, 1h30m, 1d")
     timezone: str | None = Field(default=None, max_length=64, description="IANA time zone (default UTC)")
     enabled: bool = True
@@ -100,7 +124,7 @@ class ScheduleCreate(ScheduleFields):
 
 class ScheduleUpdate(ScheduleFields):
     pipeline_id: str | None = Field(default=None, min_length=1, max_length=140)
-    kind: str | None = Field(default=None, max_length=20)
+    kind: str | None = Field(default=None, pattern=KIND_PATTERN, description="CRON or INTERVAL (any case)")
     expression: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     enabled: bool | None = None
@@ -115,13 +139,13 @@ class BackfillBody(BaseModel):
 
 
 async def _statistics(ctx: Ctx, schedule_id: str) -> dict[str, Any]:
-    by_state = {k: v for k, v in (await ctx.read_store.count_by("runs", {"schedule_id": schedule_id}, "state")).items()
+    by_state = {k: v for k, v in (await ctx.read_store.count_by(RUNS, {"schedule_id": schedule_id}, "state")).items()
                 if k is not None}
     finished = sum(v for k, v in by_state.items() if k not in ACTIVE)
-    success = by_state.get("SUCCESS", 0)
+    success = by_state.get(RunState.SUCCESS, 0)
     return {
         "total_runs": sum(by_state.values()), "successful_runs": success,
-        "failed_runs": sum(by_state.get(s, 0) for s in FAILED), "cancelled_runs": by_state.get("CANCELLED", 0),
+        "failed_runs": sum(by_state.get(s, 0) for s in FAILED), "cancelled_runs": by_state.get(RunState.CANCELLED, 0),
         "active_runs": sum(by_state.get(s, 0) for s in ACTIVE), "runs_by_state": by_state,
         "success_rate": round(success / finished, 4) if finished else None,
     }
@@ -138,15 +162,15 @@ async def schedule_view(ctx: Ctx, doc: dict[str, Any], fields: list[str] | None 
 
 async def _send_and_show(request: Request, ctx: Ctx, command: Any, schedule_id: str) -> JSONResponse:
     await ctx.send(request, command, key=schedule_id)
-    return ok(request, await schedule_view(ctx, await ctx.get_live("schedules", schedule_id, "schedule")))
+    return ok(request, await schedule_view(ctx, await ctx.get_live(SCHEDULES, schedule_id, "schedule")))
 
 
-@router.get("", summary="List schedules")
+@router.get("", summary="List schedules", response_model=ListEnvelope[Schedule])
 async def list_schedules(
     request: Request,
     ctx: Ctx,
     params: Annotated[ListParams, Depends(list_params(SORTABLE))],
-    project_id: Annotated[str | None, Query(max_length=140)] = None,
+    project_id: Annotated[str | None, Query(pattern=ids.PROJECT_ID)] = None,
     pipeline_id: Annotated[str | None, Query(max_length=140)] = None,
     enabled: bool | None = None,
 ) -> JSONResponse:
@@ -157,12 +181,15 @@ async def list_schedules(
         where["pipeline_id"] = pipeline_id
     if enabled is not None:
         where["enabled"] = enabled
-    docs, total = await ctx.read_store.find("schedules", where, params.sort, params.offset, params.limit)
+    docs, total = await ctx.read_store.find(SCHEDULES, where, params.sort, params.offset, params.limit)
     items = [await schedule_view(ctx, d, params.fields) for d in docs]
     return page(request, items, total, params.limit, params.offset)
 
 
-@router.post("", status_code=201, summary="Create a schedule (honours Idempotency-Key)")
+@router.post("", status_code=201, summary="Create a schedule (honours Idempotency-Key)",
+             response_model=Envelope[Schedule], responses=errors(*BODY, 404, 409, *COMMAND),
+             openapi_extra=examples(("cron", CREATE_EXAMPLE), ("interval", {
+                 "project_id": "proj_abc123", "pipeline_id": "daily_etl", "kind": "INTERVAL", "expression": "2h"})))
 async def create_schedule(request: Request, ctx: Ctx, body: ScheduleCreate) -> JSONResponse:
     schedule_id, command_id = creation_ids(request, "sched_", body)
     values = body.settings()
@@ -171,19 +198,22 @@ async def create_schedule(request: Request, ctx: Ctx, body: ScheduleCreate) -> J
         expression=body.expression, timezone=body.timezone, enabled=body.enabled, **values,
     )
     await ctx.create(request, command, schedule_id, schedule_id, command_id)
-    doc = await ctx.get_live("schedules", schedule_id, "schedule")
+    doc = await ctx.get_live(SCHEDULES, schedule_id, "schedule")
     return ok(request, await schedule_view(ctx, doc), status=201)
 
 
-@router.get("/{schedule_id}", summary="Get a schedule: definition, next and last run, statistics")
+@router.get("/{schedule_id}", summary="Get a schedule: definition, next and last run, statistics",
+            response_model=Envelope[Schedule], responses=errors(404))
 async def get_schedule(
     request: Request, ctx: Ctx, schedule_id: ScheduleId, fields: Annotated[list[str] | None, Depends(fields_param)]
 ) -> JSONResponse:
-    doc = await ctx.get_live("schedules", check_id(schedule_id, "sched_", "schedule_id"), "schedule")
+    doc = await ctx.get_live(SCHEDULES, check_id(schedule_id, "sched_", "schedule_id"), "schedule")
     return ok(request, await schedule_view(ctx, doc, fields))
 
 
-@router.put("/{schedule_id}", summary="Update a schedule (fields not given are kept)")
+@router.put("/{schedule_id}", summary="Update a schedule (fields not given are kept)",
+            response_model=Envelope[Schedule], responses=errors(*BODY, 404, 409, *COMMAND),
+            openapi_extra=examples(("expression", {"expression": "0 3 * * *"})))
 async def update_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId, body: ScheduleUpdate) -> JSONResponse:
     check_id(schedule_id, "sched_", "schedule_id")
     values = body.settings()
@@ -192,27 +222,35 @@ async def update_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId, b
     return await _send_and_show(request, ctx, command, schedule_id)
 
 
-@router.delete("/{schedule_id}", summary="Delete a schedule; its waiting ticks are dropped")
+@router.delete("/{schedule_id}", summary="Delete a schedule; its waiting ticks are dropped",
+               response_model=Envelope[Deleted], responses=errors(404, 409, *COMMAND))
 async def delete_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId) -> JSONResponse:
     check_id(schedule_id, "sched_", "schedule_id")
     await ctx.send(request, DeleteSchedule(schedule_id=schedule_id), key=schedule_id)
     return ok(request, {"id": schedule_id, "deleted": True})
 
 
-@router.post("/{schedule_id}/enable", summary="Enable a schedule: ticks from now on fire")
+@router.post("/{schedule_id}/enable", summary="Enable a schedule: ticks from now on fire",
+             response_model=Envelope[Schedule], responses=errors(404, 409, *COMMAND))
 async def enable_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId) -> JSONResponse:
     check_id(schedule_id, "sched_", "schedule_id")
     return await _send_and_show(request, ctx, EnableSchedule(schedule_id=schedule_id), schedule_id)
 
 
-@router.post("/{schedule_id}/disable", summary="Disable a schedule: no new ticks (waiting ones still run)")
+@router.post("/{schedule_id}/disable", summary="Disable a schedule: no new ticks (waiting ones still run)",
+             response_model=Envelope[Schedule], responses=errors(404, 409, *COMMAND))
 async def disable_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId) -> JSONResponse:
     check_id(schedule_id, "sched_", "schedule_id")
     return await _send_and_show(request, ctx, DisableSchedule(schedule_id=schedule_id), schedule_id)
 
 
 @router.post("/{schedule_id}/backfill", status_code=202,
-             summary="Queue runs for past nominal times ({count} or {start, end}); returns them")
+             summary="Queue runs for past nominal times ({count} or {start, end}); returns them",
+             response_model=Envelope[BackfillResult],
+             responses={200: {"model": Envelope[BackfillResult], "description": "A dry run: what it would create"},
+                        **errors(*BODY, 404, 409, *COMMAND)},
+             openapi_extra=examples(("count", {"count": 30}), ("range", {
+                 "start": "2025-11-01T00:00:00Z", "end": "2025-11-07T00:00:00Z", "dry_run": True})))
 async def backfill_schedule(
     request: Request, ctx: Ctx, schedule_id: ScheduleId, body: BackfillBody | None = None
 ) -> JSONResponse:
@@ -221,7 +259,7 @@ async def backfill_schedule(
     backfill_id, command_id = creation_ids(request, "bf_", body)
 
     async def backfill_recorded() -> bool:  # its ticks carry its id
-        return bool((await ctx.read_store.find("schedule_ticks", {"backfill_id": backfill_id}, limit=1))[1])
+        return bool((await ctx.read_store.find(TICKS, {"backfill_id": backfill_id}, limit=1))[1])
 
     command = BackfillSchedule(schedule_id=schedule_id, backfill_id=backfill_id, count=body.count,
                                start=body.start, end=body.end, dry_run=body.dry_run)
@@ -233,17 +271,19 @@ async def backfill_schedule(
     return ok(request, data, status=200 if body.dry_run else 202)
 
 
-@router.get("/{schedule_id}/ticks", summary="The ticks a schedule reached: fired, waiting, skipped, missed, failed")
-async def schedule_ticks(
+@router.get("/{schedule_id}/ticks", summary="The ticks a schedule reached: fired, waiting, skipped, missed, failed",
+            response_model=ListEnvelope[TickView], responses=errors(404))
+async def list_schedule_ticks(
     request: Request,
     ctx: Ctx,
     schedule_id: ScheduleId,
     params: Annotated[ListParams, Depends(list_params(TICK_SORTABLE, default_sort="-nominal_time"))],
-    status: Annotated[str | None, Query(max_length=100, description="Status, or several comma-separated")] = None,
+    status: Annotated[str | None, Query(max_length=100, pattern=TICK_STATUS_PATTERN,
+                                        description="Status, or several comma-separated")] = None,
     reason: Annotated[str | None, Query(max_length=40)] = None,
-    origin: Annotated[str | None, Query(pattern="^(schedule|catch_up|backfill)$")] = None,
+    origin: TickOrigin | None = None,
 ) -> JSONResponse:
-    await ctx.get_live("schedules", check_id(schedule_id, "sched_", "schedule_id"), "schedule")
+    await ctx.get_live(SCHEDULES, check_id(schedule_id, "sched_", "schedule_id"), "schedule")
     where: dict[str, Any] = {"schedule_id": schedule_id}
     if status is not None:
         statuses = [s.strip().lower() for s in status.split(",") if s.strip()]
@@ -256,9 +296,9 @@ async def schedule_ticks(
         where["reason"] = reason
     if origin is not None:
         where["origin"] = origin
-    docs, total = await ctx.read_store.find("schedule_ticks", where, params.sort, params.offset, params.limit)
+    docs, total = await ctx.read_store.find(TICKS, where, params.sort, params.offset, params.limit)
     run_ids = [d["run_id"] for d in docs if d.get("run_id")]
-    runs, _ = await ctx.read_store.find("runs", {"_id": {"$in": run_ids}}) if run_ids else ([], 0)
+    runs, _ = await ctx.read_store.find(RUNS, {"_id": {"$in": run_ids}}) if run_ids else ([], 0)
     states = {r["_id"]: r["state"] for r in runs}
     items = []
     for doc in docs:

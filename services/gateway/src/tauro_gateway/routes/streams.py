@@ -24,26 +24,29 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from tauro_contracts.errors import DomainError, not_found
+from tauro_contracts.readmodels import Envelope, ListEnvelope, StreamExecution, StreamState, collections, ids
 from tauro_contracts.streams import MAX_STOP_TIMEOUT, StartStream, StopStream
 from tauro_platform.readstore.port import Doc
 from tauro_platform.timeutil import parse_iso
 
 from tauro_gateway.context import Ctx, GatewayContext, creation_ids
 from tauro_gateway.envelopes import ok, page, public
-from tauro_gateway.query import ListParams, check_id, list_params, state_filter
+from tauro_gateway.query import ListParams, check_id, list_params, state_filter, states_pattern
+from tauro_gateway.responses import BODY, COMMAND, errors, examples, make_router
 
 log = logging.getLogger("tauro.gateway.streams")
-router = APIRouter(prefix="/stream", tags=["streaming"])
+router = make_router(prefix="/stream", tags=["streaming"])
 
-EXECUTIONS, REPLICAS = "stream_executions", "stream_replicas"
-STATES = ("RUNNING", "STOPPING", "STOPPED", "FAILED")
-ENDED = frozenset({"STOPPED", "FAILED"})
+EXECUTIONS, REPLICAS = collections.STREAM_EXECUTIONS, collections.STREAM_REPLICAS
+STATES = tuple(StreamState)
+ENDED = frozenset({StreamState.STOPPED, StreamState.FAILED})
 SYNC_DEFAULT_WAIT, SYNC_MAX_WAIT, STOP_GRACE = 30.0, 300.0, 5.0
-EXECUTION_ID = r"^exec_[A-Za-z0-9_.\-]{1,128}$"
+EXECUTION_ID = ids.EXECUTION_ID
+STATUS = {"model": Envelope[StreamExecution]}
 
 
 class StreamRun(BaseModel):
@@ -130,7 +133,12 @@ async def _wait_until_ended(ctx: GatewayContext, execution_id: str, seconds: flo
     return doc
 
 
-@router.post("/run", status_code=202, summary="Run a streaming pipeline (async, or sync: wait for its end)")
+@router.post("/run", status_code=202, summary="Run a streaming pipeline (async, or sync: wait for its end)",
+             response_model=Envelope[StreamExecution],
+             responses={200: {**STATUS, "description": "sync: the execution ended within timeout"},
+                        **errors(*BODY, 404, 409, *COMMAND)},
+             openapi_extra=examples(("file", {"config": "examples/streams/streaming.yaml", "pipeline": "kafka_events",
+                                              "mode": "async"})))
 async def run_stream(request: Request, ctx: Ctx, body: StreamRun) -> JSONResponse:
     execution_id, command_id = creation_ids(request, "exec_", body)
     command = StartStream(execution_id=execution_id, config=body.config, pipeline=body.pipeline,
@@ -147,13 +155,17 @@ async def run_stream(request: Request, ctx: Ctx, body: StreamRun) -> JSONRespons
     return ok(request, {**view, "completed": completed, "status_url": status_url}, status=200 if completed else 202)
 
 
-@router.get("/status", summary="Streaming executions: state, records, consumer lag, last error")
+@router.get("/status", summary="Streaming executions: state, records, consumer lag, last error",
+            response_model=ListEnvelope[StreamExecution] | Envelope[StreamExecution],
+            response_description="A page of executions, or with execution_id that one execution",
+            responses=errors(404))
 async def stream_status(
     request: Request,
     ctx: Ctx,
     params: Annotated[ListParams, Depends(list_params(("started_at", "stopped_at", "state"), "-started_at"))],
-    execution_id: Annotated[str | None, Query(max_length=140)] = None,
-    state: Annotated[str | None, Query(max_length=100, description="State, or several comma-separated")] = None,
+    execution_id: Annotated[str | None, Query(pattern=EXECUTION_ID)] = None,
+    state: Annotated[str | None, Query(max_length=100, pattern=states_pattern(STATES),
+                                       description="State, or several comma-separated")] = None,
 ) -> JSONResponse:
     if execution_id is not None:
         check_id(execution_id, "exec_", "execution_id")
@@ -166,7 +178,11 @@ async def stream_status(
     return page(request, [public(v, params.fields) for v in views], total, params.limit, params.offset)
 
 
-@router.post("/stop", summary="Stop a streaming execution: drain within timeout, end in STOPPED")
+@router.post("/stop", summary="Stop a streaming execution: drain within timeout, end in STOPPED",
+             response_model=Envelope[StreamExecution],
+             responses={202: {**STATUS, "description": "Still STOPPING after timeout + 5 s"},
+                        **errors(*BODY, 404, 409, *COMMAND)},
+             openapi_extra=examples(("stop", {"execution_id": "exec_123", "timeout": 60})))
 async def stop_stream(request: Request, ctx: Ctx, body: StreamStop) -> JSONResponse:
     await _execution(ctx, body.execution_id)
     command = StopStream(execution_id=body.execution_id, timeout=body.timeout, reason=body.reason)

@@ -7,8 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from tauro_contracts.readmodels import (
+    CheckStatus,
+    Envelope,
+    Health,
+    HealthStatus,
+    Info,
+    PlatformStatistics,
+    collections,
+)
 from tauro_platform.observability import metrics
 from tauro_platform.observability.health import build_probes, check_health
 from tauro_platform.observability.identity import DEFAULTS
@@ -18,26 +27,45 @@ from tauro_platform.settings import Settings
 from tauro_gateway import VERSION
 from tauro_gateway.context import Ctx, GatewayContext
 from tauro_gateway.envelopes import ok
+from tauro_gateway.responses import make_router
 from tauro_gateway.statistics import run_statistics
 
-router = APIRouter(tags=["monitoring"])
-health_router = APIRouter(tags=["monitoring"])
+router = make_router(tags=["monitoring"])
+health_router = make_router(tags=["monitoring"], public=True)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-@health_router.get("/health", summary="Health of the gateway, its dependencies and every service")
-async def health(request: Request, ctx: Ctx) -> JSONResponse:
+def _database(checks: dict[str, Any]) -> dict[str, Any]:
+    """The spec's ``database`` check: the event store and the read store (MongoDB, or the
+    embedded stores) together: ok when both answer."""
+    parts = [checks["event_store"], checks["read_store"]]
+    down = [p for p in parts if p["status"] != CheckStatus.OK]
+    latency = [p["latency_ms"] for p in parts if p.get("latency_ms") is not None]
+    check: dict[str, Any] = {"status": CheckStatus.DOWN if down else CheckStatus.OK,
+                             "kind": " + ".join(str(p.get("kind")) for p in parts)}
+    if latency:
+        check["latency_ms"] = max(latency)
+    if down:
+        check["error"] = down[0].get("error")
+    return check
+
+
+@health_router.get("/health", summary="Health of the gateway, its dependencies and every service",
+                   response_model=Health, responses={503: {"model": Health, "description": "Unhealthy: see failing"}})
+async def get_health(request: Request, ctx: Ctx) -> JSONResponse:
     """200 when the bus, the event store and the read store answer and every required service
     (``HEALTH_REQUIRED_SERVICES``) has a fresh heartbeat and is not stuck (``degraded`` when
     commands were dead-lettered in the last hour); 503 naming the failing checks otherwise."""
     probes = ctx.probes or build_probes(ctx.settings, ctx.bus, ctx.store, ctx.read_store, own_client=False)
-    healthy, checks, failing = await check_health(probes, ctx.settings)
+    healthy, found, failing = await check_health(probes, ctx.settings)
+    checks = {"database": _database(found), "scheduler": found["services"].get("scheduler") or {
+        "status": CheckStatus.MISSING, "required": False, "instances": 0}, **found}
     body = {
-        "status": ("degraded" if checks["dead_letters"]["status"] == "degraded" else "healthy") if healthy
-        else "unhealthy",
+        "status": (HealthStatus.DEGRADED if checks["dead_letters"]["status"] == "degraded" else HealthStatus.HEALTHY)
+        if healthy else HealthStatus.UNHEALTHY,
         "version": VERSION,
         "mode": ctx.settings.tauro_mode,
         "timestamp": _now(),
@@ -111,14 +139,14 @@ def configuration_facts(s: Settings, ctx: GatewayContext) -> dict[str, Any]:
     return facts
 
 
-@router.get("/info", summary="API version and configuration facts (no secrets)")
-async def info(request: Request, ctx: Ctx) -> JSONResponse:
+@router.get("/info", summary="API version and configuration facts (no secrets)", response_model=Envelope[Info])
+async def get_info(request: Request, ctx: Ctx) -> JSONResponse:
     return ok(request, configuration_facts(ctx.settings, ctx))
 
 
-@router.get("/statistics", summary="Platform-wide statistics")
-async def statistics(request: Request, ctx: Ctx) -> JSONResponse:
-    _, projects = await ctx.read_store.find("projects", {"deleted": False}, limit=1)
-    _, pipelines = await ctx.read_store.find("pipelines", {"deleted": False}, limit=1)
+@router.get("/statistics", summary="Platform-wide statistics", response_model=Envelope[PlatformStatistics])
+async def get_statistics(request: Request, ctx: Ctx) -> JSONResponse:
+    _, projects = await ctx.read_store.find(collections.PROJECTS, {"deleted": False}, limit=1)
+    _, pipelines = await ctx.read_store.find(collections.PIPELINES, {"deleted": False}, limit=1)
     stats = await run_statistics(ctx.read_store, {})
     return ok(request, {"total_projects": projects, "total_pipelines": pipelines, **stats})

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from tauro_contracts.readmodels import collections
 from tauro_contracts.security import Grant
 from tauro_platform import apikeys
 from tauro_platform.readstore.port import ReadStore
@@ -20,7 +21,7 @@ from tauro_platform.timeutil import parse_iso
 from tauro_gateway.security import tokens
 from tauro_gateway.security.principal import Principal, grants_of
 
-CREDENTIALS = "api_key_credentials"
+CREDENTIALS = collections.API_KEY_CREDENTIALS
 
 
 class AuthError(Exception):

@@ -35,18 +35,12 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tauro_contracts.errors import ErrorDetail
+from tauro_contracts.readmodels import ScheduleKind
 
 from .errors import ScheduleValidationError, detail
-
-
-class ScheduleKind(StrEnum):
-    CRON = "CRON"
-    INTERVAL = "INTERVAL"
-
 
 MAX_EXPRESSION_LENGTH = 200
 MAX_INTERVAL_DAYS = 3660
