@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIST=.tauro/dist
 PY=.venv/bin/python
-SERVICES=(runs executor scheduler streaming gateway)
+SERVICES=(runs executor scheduler streaming notifier gateway)
 PORT="${PORT:-8000}"
 mkdir -p "$DIST"
 

@@ -12,6 +12,7 @@ from tauro_cli.embedded import EmbeddedPlatform
 from tauro_executor.service import ExecutorService
 from tauro_gateway.app import create_app
 from tauro_gateway.context import GatewayContext
+from tauro_notifier.service import NotifierService
 from tauro_platform.adapters import build_adapters
 from tauro_platform.runtime.sender import CommandSender
 from tauro_platform.settings import Settings
@@ -62,6 +63,10 @@ async def api(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     streaming = StreamingService(adapters, settings, replica_id="test-streaming")
     await streaming.start()
     platform.parts.append(streaming)
+    if settings.notify_enabled:
+        notifier = NotifierService(adapters, settings, instance_id="test-notifier")
+        await notifier.start()
+        platform.parts.append(notifier)
     sender = CommandSender(adapters.bus, timeout=10)
     await sender.start()
     platform.parts.append(sender)

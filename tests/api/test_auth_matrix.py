@@ -205,6 +205,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", f"{V1}/runs/{{run_id}}/tasks"): Sample(on("run")),
     ("GET", f"{V1}/runs/{{run_id}}/logs"): Sample(on("run")),
     ("GET", f"{V1}/runs/{{run_id}}/events"): Sample(on("run")),
+    ("GET", f"{V1}/runs/{{run_id}}/notifications"): Sample(on("run")),
     ("GET", f"{V1}/schedules"): Sample(call()),
     ("POST", f"{V1}/schedules"): Sample(body(lambda w, t: {
         "project_id": w.project[t], "pipeline_id": w.pipeline[t], "kind": "INTERVAL", "expression": "1h",

@@ -52,6 +52,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
                     "message": "max_concurrency=1 reached"},
     "TickQueued": {"schedule_id": "sched_a", "tick_id": "tick_4", "nominal": NOW, "run_id": "run_y",
                    "reason": "backfill", "message": "waits for a free slot"},
+    # the notifier's (tests/api/test_notifications.py drives them through real SMTP and HTTP)
+    "NotificationRequested": {"run_id": "run_x", "delivery_id": "ntf_1", "channel": "email", "recipient": "a@x.io",
+                              "run_state": "FAILED", "project_id": "proj_a", "pipeline_id": "pipe_a",
+                              "schedule_id": "sched_a", "source": "schedule", "give_up_at": NOW},
+    "NotificationAttemptStarted": {"run_id": "run_x", "delivery_id": "ntf_1", "attempt": 1, "instance_id": "n1",
+                                   "lease_until": NOW},
+    "NotificationSent": {"run_id": "run_x", "delivery_id": "ntf_1", "attempt": 1, "detail": "accepted",
+                         "duration_ms": 12},
+    "NotificationAttemptFailed": {"run_id": "run_x", "delivery_id": "ntf_1", "attempt": 1,
+                                  "error": "connection refused", "retry_at": NOW},
+    "NotificationGaveUp": {"run_id": "run_x", "delivery_id": "ntf_1", "attempts": 3, "reason": "deadline",
+                           "error": "connection refused"},
 }
 # What the flows must produce themselves (the rest may fall back to SAMPLES).
 FROM_FLOWS = {

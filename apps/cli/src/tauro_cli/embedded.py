@@ -8,6 +8,7 @@ from typing import Any
 
 from tauro_executor.service import ExecutorService
 from tauro_gateway.__main__ import start_gateway
+from tauro_notifier.service import NotifierService
 from tauro_platform.adapters import Adapters
 from tauro_platform.settings import Settings
 from tauro_runs.service import RunsService, load_pipeline_files
@@ -41,6 +42,10 @@ async def start_embedded(adapters: Adapters, settings: Settings) -> EmbeddedPlat
     streaming = StreamingService(adapters, settings, replica_id="embedded-streaming")
     await streaming.start()
     platform.parts.append(streaming)
+    if settings.notify_enabled:
+        notifier = NotifierService(adapters, settings, instance_id="embedded-notifier")
+        await notifier.start()
+        platform.parts.append(notifier)
     platform.parts.append(await start_gateway(adapters, settings))
     base = f"http://{settings.host}:{settings.port}"
     print(

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tauro_contracts.errors import ErrorDetail
+from tauro_contracts.notification_settings import NotificationSettings
 
 NodeType = Literal["source", "processor", "sink", "python", "shell"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
@@ -42,6 +43,9 @@ class PipelineConfig(_Strict):
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
     max_concurrent_runs: int | None = Field(default=None, ge=1, le=1000)
+    notifications: NotificationSettings | None = Field(
+        default=None, description="Default notification settings of the pipeline's runs (a schedule's and a "
+                                  "run's own settings override them field by field)")
 
 
 class Node(_Strict):
@@ -73,8 +77,17 @@ class PipelineSpec(_Strict):
             "description": self.description,
             "nodes": [n.model_dump(mode="json") for n in self.nodes],
             "edges": [e.to_json() for e in self.edges],
-            "config": self.config.model_dump(mode="json"),
+            "config": _config_json(self.config),
         }
+
+
+def _config_json(config: PipelineConfig) -> dict[str, Any]:
+    """The config as JSON; without ``notifications`` when it has none, so definitions written before
+    notifications existed keep their canonical form (and their config version)."""
+    data = config.model_dump(mode="json")
+    if data.get("notifications") is None:
+        data.pop("notifications", None)
+    return data
 
 
 def dag_errors(spec: PipelineSpec) -> list[ErrorDetail]:

@@ -80,4 +80,4 @@ REGISTRY = Registry()
 # sweeper publishes any event left unpublished in the shared store, including other
 # services' (an unknown type there would stop the sweep for everyone). Imported last, as
 # the message modules register themselves on ``REGISTRY`` above.
-from tauro_contracts import projects, runs, schedules, security, streams  # noqa: E402, F401
+from tauro_contracts import notifications, projects, runs, schedules, security, streams  # noqa: E402, F401

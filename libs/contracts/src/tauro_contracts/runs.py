@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tauro_contracts import topics
 from tauro_contracts.base import Command, Event
+from tauro_contracts.notification_settings import NotificationSettings
 from tauro_contracts.pipeline import PipelineSpec
 from tauro_contracts.registry import REGISTRY
 
@@ -55,6 +56,7 @@ class CreateRun(Command):
     logical_date: str | None = None
     start: bool = False
     timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
+    notifications: NotificationSettings | None = None
 
 
 @_cmd
@@ -140,6 +142,8 @@ class RunCreated(Event):
     trigger: str
     schedule_id: str | None = None
     logical_date: str | None = None
+    notifications: NotificationSettings | None = Field(
+        default=None, description="The run's own notification settings (over its schedule's and pipeline's)")
 
 
 @_evt

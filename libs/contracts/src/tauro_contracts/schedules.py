@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tauro_contracts import topics
 from tauro_contracts.base import Command, Event
+from tauro_contracts.notification_settings import NotificationSettings
 from tauro_contracts.registry import REGISTRY
 
 OverlapPolicyName = Literal["skip", "buffer_one", "allow_all", "cancel_running"]
@@ -52,11 +53,8 @@ def _evt(cls: type[E]) -> type[E]:
     return REGISTRY.register(cls)
 
 
-class Notifications(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    on_success: bool = False
-    on_failure: bool = False
-    email: str | None = Field(default=None, max_length=320)
+Notifications = NotificationSettings
+"""The schedule's ``config.notifications`` (``tauro_contracts.notification_settings``)."""
 
 
 class ScheduleConfig(BaseModel):

@@ -15,6 +15,7 @@ EVENTS_STREAMS = "tauro.events.streams.v1"
 EVENTS_NAMES = "tauro.events.names.v1"
 EVENTS_LOGS = "tauro.events.logs.v1"
 EVENTS_SECURITY = "tauro.events.security.v1"
+EVENTS_NOTIFICATIONS = "tauro.events.notifications.v1"
 
 REPLIES = "tauro.replies"
 DEAD_LETTERS = "tauro.commands.dead-letters"
@@ -23,5 +24,5 @@ DEAD_LETTERS = "tauro.commands.dead-letters"
 COMMAND_TOPICS = (COMMANDS_RUNS, COMMANDS_SCHEDULER, COMMANDS_EXECUTOR, COMMANDS_STREAMING)
 EVENT_TOPICS = (
     EVENTS_PROJECTS, EVENTS_PIPELINES, EVENTS_RUNS, EVENTS_SCHEDULES, EVENTS_STREAMS, EVENTS_NAMES, EVENTS_LOGS,
-    EVENTS_SECURITY,
+    EVENTS_SECURITY, EVENTS_NOTIFICATIONS,
 )

@@ -129,6 +129,29 @@ class Settings(BaseSettings):
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=4.5,
                                                 description="each /health probe's time limit")
 
+    # notifications (the notifier service; NOTIFY_ALLOW_PRIVATE_WEBHOOKS also in the gateway)
+    smtp_host: str | None = Field(default=None, description="SMTP server for e-mail notifications (none: no e-mail)")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="tauro@localhost", max_length=320, description="sender of notification e-mails")
+    smtp_username: str | None = Field(default=None, repr=False)
+    smtp_password: SecretStr | None = Field(default=None, repr=False)
+    smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection with STARTTLS")
+    notify_enabled: bool = Field(default=True, description="run the notifier (embedded mode)")
+    notify_webhook_secret: SecretStr | None = Field(
+        default=None, repr=False, description="HMAC key of webhook signatures (default: derived from SECRET_KEY)")
+    notify_allow_private_webhooks: bool = Field(
+        default=False, description="allow webhooks to loopback, private and link-local addresses")
+    notify_send_timeout_seconds: float = Field(default=20.0, gt=0, le=300, description="one SMTP or HTTP attempt")
+    notify_retry_initial_seconds: float = Field(default=2.0, gt=0, le=3600, description="first retry delay")
+    notify_retry_max_seconds: float = Field(default=300.0, gt=0, le=86_400, description="longest retry delay")
+    notify_give_up_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400,
+                                          description="a delivery still failing this long after the run ended "
+                                                      "is given up")
+    notify_max_age_seconds: float = Field(default=86_400.0, gt=0, description="runs that ended longer ago than "
+                                          "this when the notifier first sees them are not notified")
+    tauro_public_url: str | None = Field(default=None, description="base URL of the API in notification links "
+                                         "(default http://HOST:PORT)")
+
     @field_validator("cors_allow_origins", "cors_allow_methods", "cors_allow_headers", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

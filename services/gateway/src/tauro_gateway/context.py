@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from tauro_contracts.base import Command
 from tauro_contracts.envelope import new_id
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
+from tauro_contracts.notification_settings import notification_errors
 from tauro_platform.eventstore.port import EventStore
 from tauro_platform.observability.health import HealthProbes
 from tauro_platform.readstore.port import ReadStore
@@ -36,6 +37,9 @@ class GatewayContext:
     probes: HealthProbes | None = None
 
     async def send(self, request: Request, command: Command, key: str, command_id: str | None = None) -> dict[str, Any]:
+        problems = notification_errors(command, self.settings.notify_allow_private_webhooks)
+        if problems:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid notification settings", problems)
         return await self.sender.send(
             command, key=key, command_id=command_id, correlation_id=request.state.request_id,
             actor=getattr(request.state, "actor", None),

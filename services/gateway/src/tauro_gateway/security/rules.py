@@ -147,6 +147,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/runs/{{run_id}}/tasks"): _run(READ),
     ("GET", f"{V1}/runs/{{run_id}}/logs"): _run(READ),
     ("GET", f"{V1}/runs/{{run_id}}/events"): _run(READ),
+    ("GET", f"{V1}/runs/{{run_id}}/notifications"): _run(READ),
     # streaming executions belong to no project: global grants only
     ("POST", f"{V1}/stream/run"): globally(EXECUTE),
     ("GET", f"{V1}/stream/status"): globally(READ),

@@ -69,7 +69,7 @@ def decide_create(cmd: CreateRun, run: RunState, project: ProjectState,
         run_id=cmd.run_id, project_id=cmd.project_id, pipeline_id=pipeline_id,
         pipeline_version=found.config_version, pipeline_name=found.name, spec=found.spec,
         params=params, tags=cmd.tags, trigger=cmd.trigger, schedule_id=cmd.schedule_id,
-        logical_date=cmd.logical_date,
+        logical_date=cmd.logical_date, notifications=cmd.notifications,
     )
     if not cmd.start:
         return [created]
