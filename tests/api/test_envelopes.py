@@ -41,9 +41,9 @@ async def test_unknown_route_and_wrong_method(api: httpx.AsyncClient) -> None:
 
 async def test_malformed_json_is_rejected_without_change(api: httpx.AsyncClient) -> None:
     response = await api.post(f"{API}/projects", content=b'{"name": ', headers={"content-type": "application/json"})
-    assert response.status_code == 422
+    assert response.status_code == 400
     error = response.json()["error"]
-    assert error["code"] == "VALIDATION_ERROR"
+    assert error["code"] == "BAD_REQUEST"
     assert error["details"][0]["field"] == "body"
     assert await _project_count(api) == 0
 

@@ -367,7 +367,8 @@ async def test_backfill_count_dry_run_then_real_then_no_duplicates(api: httpx.As
     dry = await api.post(f"{API}/schedules/{sid}/backfill", json={"count": 5, "dry_run": True})
     assert dry.status_code == 200, dry.text
     assert dry.json()["data"]["nominal_times"] == expected and dry.json()["data"]["dry_run"] is True
-    assert {r["status"] for r in dry.json()["data"]["runs"]} == {"queued"}
+    assert {r["status"] for r in dry.json()["data"]["runs"]} == {"would_create"}
+    assert dry.json()["data"]["would_create"] == 5 and dry.json()["data"]["queued"] == 0
     assert await runs_of(api, sid) == []
 
     real = await api.post(f"{API}/schedules/{sid}/backfill", json={"count": 5})

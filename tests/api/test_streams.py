@@ -196,7 +196,7 @@ async def test_bad_requests_are_validation_errors_never_500(api: httpx.AsyncClie
         assert error["code"] == "VALIDATION_ERROR"
         assert field in [d["field"] for d in error["details"]], (field, error)
     response = await api.post("/api/v1/stream/run", content=b"{not json", headers={"content-type": "application/json"})
-    assert response.status_code == 422
+    assert response.status_code == 400 and response.json()["error"]["code"] == "BAD_REQUEST"
 
 
 async def test_status_and_stop_of_unknown_executions(api: httpx.AsyncClient) -> None:

@@ -56,5 +56,10 @@ def wait_for(api: httpx.Client, run_id: str, states: set[str] = TERMINAL, timeou
 
 
 def log_messages(api: httpx.Client, run_id: str, **params: Any) -> list[str]:
-    body = api.get(f"/runs/{run_id}/logs", params={"limit": 1000, **params}).json()
-    return [line["message"] for line in body["data"]]
+    """Every log line's message, page by page (at most 100 lines a page)."""
+    messages: list[str] = []
+    while True:
+        body = api.get(f"/runs/{run_id}/logs", params={"limit": 100, "offset": len(messages), **params}).json()
+        messages += [line["message"] for line in body["data"]]
+        if not body["meta"]["has_more"]:
+            return messages

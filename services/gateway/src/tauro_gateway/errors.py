@@ -49,7 +49,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        return error(request, DomainError(ErrorCode.VALIDATION_ERROR, "invalid request", validation_details(exc)))
+        details = validation_details(exc)
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):  # unreadable, not invalid: 400
+            unreadable = [d for d in details if d.type == "json_invalid"]
+            return error(request, DomainError(ErrorCode.BAD_REQUEST, "request body is not valid JSON", unreadable))
+        return error(request, DomainError(ErrorCode.VALIDATION_ERROR, "invalid request", details))
 
     @app.exception_handler(HTTPException)
     async def http(request: Request, exc: HTTPException) -> Response:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tauro_contracts.base import Command, Event
 from tauro_contracts.errors import conflict, not_found
+from tauro_contracts.readmodels import BackfillRunStatus
 from tauro_contracts.schedules import (
     BackfillSchedule,
     CreateSchedule,
@@ -178,16 +179,21 @@ class SchedulerHandlers:
         run_ids = [run_id_for_tick(state.schedule_id, n) for n in nominals]
         existing = await existing_runs(self._read, run_ids)
         waiting = {w.run_id for w in state.waiting}
+        new = BackfillRunStatus.WOULD_CREATE if cmd.dry_run else BackfillRunStatus.QUEUED
         items = [
             {"nominal_time": iso(n), "logical_date": logical_date(n, state.timezone), "run_id": r,
-             "status": "exists" if r in existing else "waiting" if r in waiting else "queued"}
+             "status": BackfillRunStatus.EXISTS if r in existing else BackfillRunStatus.WAITING if r in waiting
+             else new}
             for n, r in zip(nominals, run_ids, strict=True)
         ]
+        created = sum(1 for i in items if i["status"] == new)
         result: dict[str, Any] = {
             "id": state.schedule_id, "schedule_id": state.schedule_id, "backfill_id": cmd.backfill_id,
             "dry_run": cmd.dry_run, "nominal_times": [i["nominal_time"] for i in items], "runs": items,
-            "total": len(items), "queued": sum(1 for i in items if i["status"] == "queued"),
+            "total": len(items), "queued": 0 if cmd.dry_run else created,
         }
+        if cmd.dry_run:
+            result["would_create"] = created
         if cmd.dry_run:
             return Decision(result=result)
         events = await self._advance(state, ctx.now)

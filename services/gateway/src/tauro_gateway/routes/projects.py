@@ -9,7 +9,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from tauro_contracts.pipeline import NAME_PATTERN
 from tauro_contracts.projects import CreateProject, DeleteProject, Metadata, UpdateProject
-from tauro_contracts.readmodels import Deleted, Envelope, ListEnvelope, Project, ProjectStatistics, collections, ids
+from tauro_contracts.readmodels import (
+    Deleted,
+    Envelope,
+    ListEnvelope,
+    Project,
+    ProjectStatistics,
+    ProjectView,
+    collections,
+    ids,
+)
 
 from tauro_gateway.context import Ctx, creation_ids
 from tauro_gateway.envelopes import ok, page, public
@@ -62,12 +71,27 @@ async def create_project(request: Request, ctx: Ctx, body: ProjectCreate) -> JSO
     return ok(request, public(doc), status=201)
 
 
-@router.get("/{project_id}", summary="Get a project", response_model=Envelope[Project], responses=errors(404))
+@router.get("/{project_id}", summary="Get a project, with its pipelines (id, name) and statistics",
+            response_model=Envelope[ProjectView], responses=errors(404))
 async def get_project(
     request: Request, ctx: Ctx, project_id: ProjectId, fields: Annotated[list[str] | None, Depends(fields_param)]
 ) -> JSONResponse:
     doc = await ctx.get_live(PROJECTS, check_id(project_id, "proj_", "project_id"), "project")
-    return ok(request, public(doc, fields))
+    view = public(doc)
+    if not fields or "pipelines" in fields:
+        pipelines, _ = await ctx.read_store.find(collections.PIPELINES, {"project_id": project_id, "deleted": False},
+                                                 [("name", 1)])
+        view["pipelines"] = [{"id": p["id"], "name": p["name"]} for p in pipelines]
+    if not fields or "statistics" in fields:
+        view["statistics"] = await _statistics(ctx, project_id)
+    return ok(request, public(view, fields))
+
+
+async def _statistics(ctx: Ctx, project_id: str) -> dict[str, object]:
+    where = {"project_id": project_id, "deleted": False}
+    _, pipelines = await ctx.read_store.find(collections.PIPELINES, where, limit=1)
+    stats = await run_statistics(ctx.read_store, {"project_id": project_id})
+    return {"project_id": project_id, "total_pipelines": pipelines, **stats}
 
 
 @router.put("/{project_id}", summary="Update a project", response_model=Envelope[Project],
@@ -92,7 +116,4 @@ async def delete_project(request: Request, ctx: Ctx, project_id: ProjectId) -> J
 @router.get("/{project_id}/stats", include_in_schema=False)
 async def get_project_statistics(request: Request, ctx: Ctx, project_id: ProjectId) -> JSONResponse:
     await ctx.get_live(PROJECTS, check_id(project_id, "proj_", "project_id"), "project")
-    where = {"project_id": project_id, "deleted": False}
-    _, pipelines = await ctx.read_store.find(collections.PIPELINES, where, limit=1)
-    stats = await run_statistics(ctx.read_store, {"project_id": project_id})
-    return ok(request, {"project_id": project_id, "total_pipelines": pipelines, **stats})
+    return ok(request, await _statistics(ctx, project_id))

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
-from tauro_contracts.notification_settings import NotificationSettings
 from tauro_contracts.readmodels import (
     Envelope,
     ListEnvelope,
@@ -50,8 +49,6 @@ class RunCreate(BaseModel):
     tags: Tags = Field(default_factory=dict)
     start: bool = Field(default=False, description="Queue the run for execution at once")
     timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
-    notifications: NotificationSettings | None = Field(
-        default=None, description="This run's notification settings (over its pipeline's config.notifications)")
 
 
 class RunBatch(BaseModel):
@@ -89,17 +86,21 @@ async def create_run(request: Request, ctx: Ctx, body: RunCreate) -> JSONRespons
     return ok(request, await _create(request, ctx, body, creation_ids(request, "run_", body)), status=201)
 
 
-@router.post("/batch", status_code=201, summary="Create several runs", response_model=Envelope[list[Run]],
+@router.post("/batch", status_code=201, response_model=Envelope[list[Run]],
+             summary="Create several runs, all or none: an invalid item is a 422 naming its index and field",
              responses=errors(*BODY, 404, 409, *COMMAND),
              openapi_extra=examples(("batch", {"runs": [CREATE_EXAMPLE, {**CREATE_EXAMPLE, "pipeline_id": "etl_2"}]})))
 async def create_runs_batch(request: Request, ctx: Ctx, body: RunBatch) -> JSONResponse:
-    problems = []
+    problems = []  # every item is checked before any run is created: all of them, or none
     for i, item in enumerate(body.runs):
         project = await ctx.read_store.get(collections.PROJECTS, item.project_id)
         if project is None or project.get("deleted"):
             problems.append(ErrorDetail(field=f"runs[{i}].project_id", message="Project not found", type="not_found"))
+        elif not await _pipeline_exists(ctx, item.project_id, item.pipeline_id):
+            problems.append(ErrorDetail(field=f"runs[{i}].pipeline_id", type="not_found",
+                                        message=f"pipeline '{item.pipeline_id}' not found in the project or catalog"))
     if problems:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid run parameters", problems)
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid run parameters: no run was created", problems)
     # Each run's id from the key and its index; each command's from the whole batch, so a batch
     # sent again with another body is refused before any of its runs is created.
     ids = [creation_ids(request, "run_", body, f"#{i}") for i in range(len(body.runs))]
@@ -107,6 +108,17 @@ async def create_runs_batch(request: Request, ctx: Ctx, body: RunBatch) -> JSONR
         await ctx.check_key_unused(request, run_id, command_id)
     created = [await _create(request, ctx, item, i) for item, i in zip(body.runs, ids, strict=True)]
     return ok(request, created, status=201)
+
+
+async def _pipeline_exists(ctx: Ctx, project_id: str, pipeline: str) -> bool:
+    """Whether ``pipeline`` (an id or a name) names a live pipeline of the project or of the shared catalog."""
+    key = "_id" if pipeline.startswith("pipe_") else "name"
+    where = {key: pipeline, "deleted": False, "project_id": {"$in": [project_id, None]}}
+    _, found = await ctx.read_store.find(collections.PIPELINES, where, limit=1)
+    if not found and key == "_id":  # a name may start with pipe_ too
+        where = {"name": pipeline, "deleted": False, "project_id": {"$in": [project_id, None]}}
+        _, found = await ctx.read_store.find(collections.PIPELINES, where, limit=1)
+    return found > 0
 
 
 def _moment(value: str | None, field: str) -> str | None:
@@ -226,7 +238,7 @@ async def list_run_logs(
     ctx: Ctx,
     run_id: RunId,
     level: Annotated[LogLevel | None, Query(description="This level and above")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=100, description="Lines per page (default 50, max 100)")] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
     follow: bool = False,
     node_id: Annotated[str | None, Query(max_length=128)] = None,

@@ -267,7 +267,8 @@ async def backfill_schedule(
     if "nominal_times" not in result:  # a replayed request is answered from its events: list them again
         result = await ctx.send(request, command.model_copy(update={"dry_run": True}), key=schedule_id)
         result["dry_run"] = body.dry_run
-    data = {k: v for k, v in result.items() if k not in ("streams", "id", "changed")}
+    hidden = ("streams", "id", "changed") if body.dry_run else ("streams", "id", "changed", "would_create")
+    data = {k: v for k, v in result.items() if k not in hidden}
     return ok(request, data, status=200 if body.dry_run else 202)
 
 
