@@ -45,8 +45,8 @@ class Progress(BaseModel):
 
 
 class RunMetrics(BaseModel):
-    rows_processed: float
-    bytes_processed: float
+    rows_processed: int | float
+    bytes_processed: int | float
     error_count: int
 
 
