@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tauro_notifier.service import read_model_projectors as notifier_projectors
 from tauro_platform.adapters import build_adapters
 from tauro_platform.rebuild import rebuild
 from tauro_platform.settings import load_settings
@@ -16,7 +17,7 @@ async def rebuild_read_models(check: bool = False) -> int:
         return 0
     adapters = await build_adapters(settings)
     try:
-        projectors = [*runs_projectors(adapters), *scheduler_projectors(adapters)]
+        projectors = [*runs_projectors(adapters), *scheduler_projectors(adapters), *notifier_projectors(adapters)]
         report = await rebuild(adapters.store, adapters.read_store, projectors)
     finally:
         await adapters.close()

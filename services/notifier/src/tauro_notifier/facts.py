@@ -155,7 +155,9 @@ def logs_change(payload: TaskLogged) -> Change:
 class FactsConsumer:
     """The notifier's consumer of the public event topics."""
 
-    def __init__(self, bus: Bus, read_store: ReadStore, partitions: int, on_run_ended: Callable[[], None]) -> None:
+    def __init__(self, bus: Bus, read_store: ReadStore, partitions: int, on_run_ended: Callable[[], None],
+                 group_id: str = GROUP) -> None:
+        self.group_id = group_id
         self._bus = bus
         self._store = read_store
         self._partitions = partitions
@@ -164,7 +166,7 @@ class FactsConsumer:
 
     async def start(self) -> None:
         await self._bus.ensure_topics(list(TOPICS), self._partitions)
-        self._subscription = await self._bus.subscribe_batches(list(TOPICS), self.on_batch, group_id=GROUP,
+        self._subscription = await self._bus.subscribe_batches(list(TOPICS), self.on_batch, group_id=self.group_id,
                                                                max_records=200)
 
     async def stop(self) -> None:

@@ -23,7 +23,7 @@ from tauro_platform.runtime.projector import Projector
 from tauro_platform.runtime.relay import OutboxRelay
 from tauro_platform.settings import Settings
 
-from tauro_notifier.facts import FactsConsumer
+from tauro_notifier.facts import GROUP, FactsConsumer
 from tauro_notifier.planner import Planner
 from tauro_notifier.projection import NotificationsProjection
 from tauro_notifier.worker import DeliveryWorker
@@ -45,7 +45,12 @@ class NotifierService:
         self.projector = read_model_projectors(adapters)[0]
         self.worker = DeliveryWorker(adapters.store, self.relay, adapters.read_store, settings, self.instance_id)
         self.planner = Planner(adapters.store, self.relay, adapters.read_store, settings, actor, self._requested)
-        self.facts = FactsConsumer(adapters.bus, adapters.read_store, settings.kafka_partitions, self.planner.poke)
+        # The embedded mode's read models live in memory: each start reads the topics from the
+        # beginning again (a group of its own) to rebuild the facts; deliveries already requested
+        # are not requested again (their stream exists) and old run ends are past NOTIFY_MAX_AGE.
+        group = GROUP if settings.tauro_mode == "distributed" else f"{GROUP}-{uuid.uuid4().hex[:12]}"
+        self.facts = FactsConsumer(adapters.bus, adapters.read_store, settings.kafka_partitions, self.planner.poke,
+                                   group)
         self.heartbeat = Heartbeat(adapters.read_store, "notifier", self.instance_id)
         self._tasks: list[asyncio.Task[None]] = []
 
