@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tauro_contracts.notification_settings import NotificationSettings
+from tauro_contracts.notifications import Channel
 
 LEVELS = ("run", "schedule", "pipeline")
 """Most specific first."""
@@ -47,7 +48,7 @@ class Resolved:
 @dataclass(frozen=True)
 class Delivery:
     delivery_id: str
-    channel: str
+    channel: Channel
     recipient: str
     source: str
 
