@@ -52,6 +52,13 @@ READ_MODEL_INDEXES: dict[str, tuple[Keys, ...]] = {
         (("status", ASCENDING), ("run_created", ASCENDING), ("fired_at", ASCENDING)),
         (("backfill_id", ASCENDING),),  # an Idempotency-Key's backfill, looked up by the gateway
     ),
+    # the notifier: a run's deliveries (GET /runs/{id}/notifications), the due ones (its work
+    # queue), and the ended runs whose notifications are not decided yet
+    "notifications": (
+        (("run_id", ASCENDING), ("requested_at", ASCENDING)),
+        (("status", ASCENDING), ("due_at", ASCENDING)),
+    ),
+    "notifier_runs": ((("pending", ASCENDING), ("observed_at", ASCENDING)),),
 }
 
 
