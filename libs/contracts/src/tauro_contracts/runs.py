@@ -117,17 +117,6 @@ class TimeOutRun(Command):
     run_id: str
 
 
-@_cmd
-class ViewRunAsOf(Command):
-    """A query, not a change: the run as it was at a stream version or a moment, from its events.
-    Answered with the run document in the reply; appends nothing."""
-
-    type_name = "ViewRunAsOf"
-    run_id: str
-    version: int | None = Field(default=None, ge=1)
-    moment: datetime | None = None
-
-
 @_evt
 class RunCreated(Event):
     type_name = "RunCreated"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tauro_contracts.base import Command, Event
 from tauro_contracts.errors import not_found
-from tauro_contracts.registry import REGISTRY
 from tauro_contracts.runs import (
     CancelRun,
     ClaimTask,
@@ -15,7 +12,6 @@ from tauro_contracts.runs import (
     RecordTaskOutcome,
     StartRun,
     TimeOutRun,
-    ViewRunAsOf,
 )
 from tauro_platform.eventstore.port import EventStore
 from tauro_platform.readstore.port import ReadStore
@@ -29,7 +25,6 @@ from tauro_runs.domain import runs as run_domain
 from tauro_runs.domain.pipelines import PipelineState, fold_pipeline
 from tauro_runs.domain.projects import fold_project
 from tauro_runs.domain.runs import Outcome, RunState, fold_run
-from tauro_runs.run_projections import evolve_run_doc
 
 
 class RunHandlers:
@@ -47,7 +42,6 @@ class RunHandlers:
             RecordTaskOutcome.type_name: self.record_outcome,
             ExpireTask.type_name: self.expire_task,
             TimeOutRun.type_name: self.time_out_run,
-            ViewRunAsOf.type_name: self.view_run_as_of,
         }
 
     async def _run(self, run_id: str) -> RunState:
@@ -120,23 +114,6 @@ class RunHandlers:
         assert isinstance(cmd, TimeOutRun)
         state = await self._run(cmd.run_id)
         return self._maybe(state, run_domain.decide_timeout(state, ctx.now))
-
-    async def view_run_as_of(self, cmd: Command, ctx: CommandContext) -> Decision:
-        """Time travel: replay the run's events up to a version or a moment into its document."""
-        assert isinstance(cmd, ViewRunAsOf)
-        doc: dict[str, Any] | None = None
-        for envelope in await self._store.read_stream(cmd.run_id):
-            if cmd.version is not None and envelope.stream_version > cmd.version:
-                break
-            if cmd.moment is not None and envelope.occurred_at > cmd.moment:
-                break
-            payload = REGISTRY.decode(envelope.type, envelope.schema_version, envelope.data)
-            doc = evolve_run_doc(doc, payload, envelope) or doc
-            if doc is not None:
-                doc = {**doc, "_v": envelope.stream_version}
-        if doc is None:
-            raise not_found("run", f"{cmd.run_id} as of the given time or version")
-        return Decision(result={"run": doc})
 
     @staticmethod
     def _maybe(state: RunState, events: list[Event]) -> Decision:

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from tauro_contracts.envelope import EventEnvelope
-from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
+from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
 from tauro_contracts.readmodels import (
     Envelope,
     ListEnvelope,
@@ -21,7 +21,8 @@ from tauro_contracts.readmodels import (
     collections,
     ids,
 )
-from tauro_contracts.runs import CancelRun, CreateRun, Params, StartRun, Tags, ViewRunAsOf
+from tauro_contracts.runs import CancelRun, CreateRun, Params, StartRun, Tags
+from tauro_platform.readmodels.runs import run_as_of
 from tauro_platform.timeutil import iso, parse_iso
 
 from tauro_gateway.context import Ctx, creation_ids
@@ -176,7 +177,7 @@ async def list_runs(
 
 
 @router.get("/{run_id}", summary="Get a run: state, progress, timing, tasks (as_of: as it was then)",
-            response_model=Envelope[Run], responses=errors(404, *COMMAND))
+            response_model=Envelope[Run], responses=errors(404))
 async def get_run(
     request: Request, ctx: Ctx, run_id: RunId, fields: Annotated[list[str] | None, Depends(fields_param)],
     as_of: Annotated[str | None, Query(max_length=40, description="A stream version (integer) or an "
@@ -185,9 +186,9 @@ async def get_run(
     doc = await ctx.get_live(RUNS, check_id(run_id, "run_", "run_id"), "run")
     if as_of is None:
         return ok(request, run_view(doc, fields))
-    query = ViewRunAsOf(run_id=run_id, **_as_of(as_of))
-    result = await ctx.send(request, query, key=run_id)
-    past = result["run"]
+    past = run_as_of(await ctx.store.read_stream(run_id), **_as_of(as_of))
+    if past is None:
+        raise not_found("run", f"{run_id} as of the given time or version")
     return ok(request, {**run_view(past, fields), "as_of": as_of, "version": past["_v"]})
 
 

@@ -1,0 +1,1 @@
+"""Pure read-model folds shared by the services that project them and the gateway that replays them."""
