@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -305,30 +306,78 @@ async def sustained_figure(bench: Bench, clients: int, duration: float) -> None:
            + (f" (first: {failures[0]})" if failures else ""))
 
 
+class RawPost:
+    """A minimal HTTP/1.1 keep-alive client for the open-loop figure: httpx's connection pool
+    costs O(queued x connections) per event, so a few thousand requests in flight made the
+    load generator, not the server, the bottleneck (and it shares the server's 2 CPUs)."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        parsed = urlparse(url)
+        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
+        self.prefix = parsed.path.rstrip("/")
+        self.headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+
+    async def post(self, path: str, body: bytes) -> int:
+        conn = self.idle.pop() if self.idle else None
+        if conn is None:
+            conn = await asyncio.open_connection(self.host, self.port)
+            self.opened += 1
+        reader, writer = conn
+        writer.write((f"POST {self.prefix}{path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}"
+                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        status = int((await reader.readline()).split()[1])
+        length, keep = 0, True
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                keep = False
+        await reader.readexactly(length)
+        if keep:
+            self.idle.append(conn)
+        else:
+            writer.close()
+        return status
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
 async def post_figure(bench: Bench, rate: float, seconds: float) -> None:
     pipeline = await bench.pipeline("shell", 1)
     count = int(rate * seconds)
     latencies: list[float] = []
     errors: dict[str, int] = {}
+    client = RawPost(str(bench.api.base_url), {k: v for k, v in bench.api.headers.items()
+                                               if k.lower() == "x-api-key"})
+    body = json.dumps({"project_id": bench.project, "pipeline_id": pipeline}).encode()
     base = time.perf_counter() + 0.2
 
     async def one(i: int) -> None:
         due = base + i / rate
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         try:
-            response = await bench.api.post("/runs", json={"project_id": bench.project, "pipeline_id": pipeline})
-            key = None if response.status_code == 201 else str(response.status_code)
-        except httpx.HTTPError as exc:
+            status = await client.post("/runs", body)
+            key = None if status == 201 else str(status)
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
             key = type(exc).__name__
         if key is None:
             latencies.append(time.perf_counter() - due)
         else:
             errors[key] = errors.get(key, 0) + 1
 
-    await asyncio.gather(*(one(i) for i in range(count)))
+    try:
+        await asyncio.gather(*(one(i) for i in range(count)))
+    finally:
+        client.close()
     achieved = count / max(1e-9, time.perf_counter() - base)
     figure(f"post.{int(rate)}", f"{dist(latencies)}; errors {sum(errors.values())}"
-           + (f" {errors}" if errors else "") + f" ({count} requests, {achieved:.0f}/s achieved incl. drain)")
+           + (f" {errors}" if errors else "") + f" ({count} requests, {achieved:.0f}/s achieved incl. drain, "
+           f"{client.opened} connections)")
 
 
 async def run_figures(args: argparse.Namespace, url: str) -> None:
