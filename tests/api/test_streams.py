@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from datetime import datetime
@@ -155,7 +156,9 @@ async def collector() -> Any:
 # -- errors ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("config", ["../secrets.yaml", "/etc/passwd", "a/../../b.yaml", "C:\\x.yaml"])
+@pytest.mark.parametrize("config", ["../secrets.yaml", "/etc/passwd", "a/../../b.yaml", "C:\\x.yaml",
+                                    "examples/streams/../../pyproject.toml", "examples/streams/../secrets.yaml",
+                                    "/tmp/streaming.yaml", "//etc/passwd", "streams/../../x.yaml"])
 async def test_config_outside_the_streams_folder_is_a_validation_error(api: httpx.AsyncClient, config: str) -> None:
     response = await api.post("/api/v1/stream/run", json={"config": config, "pipeline": "x"})
     assert response.status_code == 422, response.text
@@ -163,6 +166,21 @@ async def test_config_outside_the_streams_folder_is_a_validation_error(api: http
     assert body["error"]["code"] == "VALIDATION_ERROR"
     assert [d["field"] for d in body["error"]["details"]] == ["config"]
     assert body["meta"]["request_id"]
+
+
+async def test_config_path_as_copied_from_the_repo_or_absolute_inside_the_folder(
+    api: httpx.AsyncClient, api_settings: Any
+) -> None:
+    """``examples/streams/streaming.yaml`` (the path in the repository), ``streams/streaming.yaml``
+    and an absolute path inside STREAMS_DIR name the same file as ``streaming.yaml``."""
+    inside = await asyncio.to_thread(os.path.realpath, os.path.join(api_settings.streams_dir, "streaming.yaml"))
+    for config in ("examples/streams/streaming.yaml", "streams/streaming.yaml", "./examples/streams/streaming.yaml",
+                   inside):
+        started = await start(api, config=config, pipeline="events_processor", mode="async")
+        assert started["source"] == "config" and started["pipeline"] == "events_processor", started
+        assert (await stop(api, started["execution_id"])).status_code == 200
+    response = await api.post("/api/v1/stream/run", json={"config": "examples/streams/nope.yaml", "pipeline": "x"})
+    assert response.status_code == 404 and response.json()["error"]["details"][0]["field"] == "config"
 
 
 async def test_unknown_config_or_pipeline_is_not_found(api: httpx.AsyncClient) -> None:

@@ -1,7 +1,8 @@
 """``/stream``: run a streaming pipeline, its status, stop it.
 
-``POST /stream/run`` names a definition file (``config``, relative to the streaming
-service's ``STREAMS_DIR``, and ``pipeline``) or gives one inline (``definition``).
+``POST /stream/run`` names a definition file (``config``, inside the streaming service's
+``STREAMS_DIR``: ``streaming.yaml`` or as copied from the repository,
+``examples/streams/streaming.yaml``; and ``pipeline``) or gives one inline (``definition``).
 ``mode: async`` answers 202 at once with the ``execution_id``. ``mode: sync`` waits until
 the execution ends (it is stopped, fails, or reaches ``max_duration_seconds``) and answers
 200 with its final status; if ``timeout`` seconds (default 30, at most 300: the request
@@ -52,7 +53,9 @@ STATUS = {"model": Envelope[StreamExecution]}
 class StreamRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
     config: str | None = Field(default=None, max_length=1024,
-                               description="Definition file, relative to the streaming config folder")
+                               description="Definition file inside the streaming config folder (STREAMS_DIR): "
+                                           "'streaming.yaml', the repository path 'examples/streams/streaming.yaml', "
+                                           "or an absolute path inside the folder; anything outside it is a 422")
     pipeline: str | None = Field(default=None, max_length=128, description="Pipeline name in the file")
     definition: dict[str, Any] | None = Field(default=None, description="An inline stream definition")
     mode: Literal["async", "sync"] = "async"

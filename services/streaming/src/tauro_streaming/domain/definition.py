@@ -141,19 +141,35 @@ def parse_definition(
 def resolve_config_path(base_dir: Path | str, relative: str) -> Path:
     """The file ``relative`` names inside ``base_dir``, or a VALIDATION_ERROR on field ``config``.
 
-    Rejects empty and absolute paths (POSIX or Windows), any ``..`` component, NUL bytes, and
-    paths that leave ``base_dir`` once symlinks are resolved. The file need not exist.
+    ``relative`` is a path inside the streaming config folder, in any of the forms a user
+    writes it: relative to the folder (``streaming.yaml``), as copied from the repository or
+    relative to the working directory (``examples/streams/streaming.yaml``: the leading
+    components up to the folder's own name are dropped), or absolute inside the folder.
+    Rejects empty paths, Windows and absolute paths elsewhere, any ``..`` component, NUL bytes,
+    and paths that leave ``base_dir`` once symlinks are resolved. The file need not exist.
     """
     if not isinstance(relative, str) or not relative.strip():
         raise config_error("config", "must be a non-empty path relative to the streaming config folder")
     if "\x00" in relative:
         raise config_error("config", "must not contain NUL bytes")
     windows, posix = PureWindowsPath(relative), PurePosixPath(relative)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or relative[0] in "/\\":
-        raise config_error("config", "must be relative to the streaming config folder, not absolute")
     if ".." in windows.parts or ".." in posix.parts:
         raise config_error("config", "must not contain '..'")
     base = Path(base_dir).resolve()
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or relative[0] in "/\\":
+        elsewhere = windows.drive or relative.startswith(("//", "\\"))
+        if elsewhere or not Path(relative).resolve().is_relative_to(base):
+            raise config_error("config", "must be relative to the streaming config folder, not absolute "
+                                         "(an absolute path must lie inside it)")
+        return Path(relative).resolve()
+    candidates = [base / relative]
+    parts = posix.parts
+    candidates += [base.joinpath(*parts[i + 1:]) for i in range(len(parts) - 1) if parts[i] == base.name]
+    candidates.append(Path.cwd() / relative)
+    for candidate in candidates:  # the first that exists inside the folder; else the folder-relative one
+        resolved = candidate.resolve()
+        if resolved.is_relative_to(base) and resolved.is_file():
+            return resolved
     candidate = (base / relative).resolve()
     if not candidate.is_relative_to(base):
         raise config_error("config", "leaves the streaming config folder (through a symlink)")
