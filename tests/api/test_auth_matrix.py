@@ -195,6 +195,10 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", f"{V1}/pipelines/{{pipeline_id}}/versions"): Sample(on("pipeline")),
     ("GET", f"{V1}/config-versions"): Sample(call()),
     ("GET", f"{V1}/config-versions/{{version_id}}"): Sample(on("version")),
+    ("GET", f"{V1}/configs"): Sample(call()),
+    ("GET", f"{V1}/configs/{{version_id}}"): Sample(on("version")),
+    ("POST", f"{V1}/configs"): Sample(body(lambda w, t: {"pipeline_id": w.pipeline[t], **PIPELINE})),
+    ("GET", f"{V1}/logs"): Sample(call()),
     ("POST", f"{V1}/runs"): Sample(body(lambda w, t: {"project_id": w.project[t], "pipeline_id": w.pipeline[t]})),
     ("POST", f"{V1}/runs/batch"): Sample(body(
         lambda w, t: {"runs": [{"project_id": w.project[t], "pipeline_id": w.pipeline[t]}]})),

@@ -67,6 +67,12 @@ async def test_walkthrough_responses_match_the_declared_schemas(api: httpx.Async
     await api.get(f"{API}/pipelines/{pipe['id']}/versions", headers=h)
     versions = (await api.get(f"{API}/config-versions", headers=h)).json()["data"]
     await api.get(f"{API}/config-versions/{versions[0]['id']}", headers=h)
+    config = (await api.post(f"{API}/configs", json={**PIPELINE, "pipeline_id": pipe["id"], "name": None,
+                                                      "description": "v3"}, headers=h)).json()["data"]
+    await api.get(f"{API}/configs?pipeline_id={pipe['id']}", headers=h)
+    await api.get(f"{API}/configs/{config['id']}", headers=h)
+    await api.get(f"{API}/configs/{pipe['id']}@v99", headers=h)  # 404
+    await api.post(f"{API}/configs", json={**PIPELINE, "pipeline_id": "pipe_missing"}, headers=h)  # 404
 
     run = (await api.post(f"{API}/runs", json={"project_id": pid, "pipeline_id": pipe["id"],
                                                 "params": {"date": "2025-11-18"}}, headers=h)).json()["data"]
@@ -79,6 +85,9 @@ async def test_walkthrough_responses_match_the_declared_schemas(api: httpx.Async
     await api.get(f"{API}/runs/{run['id']}/tasks", headers=h)
     await api.get(f"{API}/runs/{run['id']}/logs", headers=h)
     await api.get(f"{API}/runs/{run['id']}/events", headers=h)
+    await api.get(f"{API}/logs?project_id={pid}&level=INFO", headers=h)
+    await api.get(f"{API}/logs?run_id={run['id']}&limit=2&offset=1", headers=h)
+    await api.get(f"{API}/logs?limit=500", headers=h)  # 422
     batch = (await api.post(f"{API}/runs/batch", json={"runs": [
         {"project_id": pid, "pipeline_id": pipe["id"]}, {"project_id": pid, "pipeline_id": "tiny2"}]},
         headers=h)).json()["data"]

@@ -10,7 +10,19 @@ from tauro_gateway.context import GatewayContext
 from tauro_gateway.docs import install_docs
 from tauro_gateway.middleware import RequestContextMiddleware
 from tauro_gateway.observability import ObservabilityMiddleware
-from tauro_gateway.routes import api_keys, auth, dead_letters, pipelines, projects, runs, schedules, streams, system
+from tauro_gateway.routes import (
+    api_keys,
+    auth,
+    configs,
+    dead_letters,
+    logs,
+    pipelines,
+    projects,
+    runs,
+    schedules,
+    streams,
+    system,
+)
 from tauro_gateway.routes.notifications import router as notifications_router
 from tauro_gateway.security.authorize import authorize
 from tauro_gateway.security.install import install_security
@@ -32,7 +44,8 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     install_docs(app)
     for router in (projects.router, pipelines.router, runs.router, schedules.router, streams.router, system.router):
         app.include_router(router, prefix=API_PREFIX)
-    for router in (api_keys.router, auth.router, dead_letters.router, notifications_router):
+    for router in (configs.router, logs.router, api_keys.router, auth.router, dead_letters.router,
+                   notifications_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health_router)
     app.include_router(system.health_router, prefix=API_PREFIX, include_in_schema=False)

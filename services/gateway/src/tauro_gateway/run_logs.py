@@ -32,7 +32,7 @@ SSE: dict[str, Any] = {
 def _where(run_id: str, level: str | None, node_id: str | None) -> dict[str, Any]:
     where: dict[str, Any] = {"run_id": run_id}
     if level is not None:
-        where["level"] = {"$in": list(LEVELS[LEVELS.index(level):])}
+        where["level"] = level_filter(level)
     if node_id is not None:
         where["node_id"] = node_id
     return where
@@ -42,39 +42,61 @@ async def log_response(
     request: Request, ctx: GatewayContext, run_id: str, level: str | None, limit: int, offset: int, follow: bool,
     node_id: str | None,
 ) -> Response:
-    where = _where(run_id, level, node_id)
-    if follow or "text/event-stream" in request.headers.get("accept", ""):
+    return await lines_response(request, ctx, _where(run_id, level, node_id), limit, offset, follow, run_id)
+
+
+async def lines_response(
+    request: Request, ctx: GatewayContext, where: dict[str, Any], limit: int, offset: int, follow: bool,
+    run_id: str | None, key: str = "_id",
+) -> Response:
+    """A JSON page of the lines matching ``where`` (in ``key`` order), or their SSE stream
+    (``Accept: text/event-stream`` or ``follow``), resumed after ``Last-Event-ID``."""
+    if wants_stream(request, follow):
         resume = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         return StreamingResponse(
-            _follow(request, ctx, run_id, where, resume),
+            _follow(request, ctx, run_id, where, resume, key),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    docs, total = await ctx.read_store.find(collections.RUN_LOGS, where, [("_id", 1)], offset, limit)
+    docs, total = await ctx.read_store.find(collections.RUN_LOGS, where, [(key, 1)], offset, limit)
     return page(request, [public(d) for d in docs], total, limit, offset)
 
 
+def wants_stream(request: Request, follow: bool) -> bool:
+    return follow or "text/event-stream" in request.headers.get("accept", "")
+
+
+def level_filter(level: str) -> dict[str, Any]:
+    """This level and the ones above it."""
+    return {"$in": list(LEVELS[LEVELS.index(level):])}
+
+
 async def _follow(
-    request: Request, ctx: GatewayContext, run_id: str, where: dict[str, Any], after: str | None
+    request: Request, ctx: GatewayContext, run_id: str | None, where: dict[str, Any], after: str | None,
+    key: str = "_id",
 ) -> AsyncIterator[bytes]:
+    """Lines after ``after`` in ``key`` order, then new ones as they come. With ``run_id`` the
+    stream ends once that run is over and every line was sent; without, it follows until the
+    client goes away (``GET /logs`` over many runs)."""
     yield b"retry: 1000\n\n"
     while True:
-        query = {**where, "_id": {"$gt": after}} if after else where
-        docs, _ = await ctx.read_store.find(collections.RUN_LOGS, query, [("_id", 1)], 0, 500)
+        query = {**where, key: {"$gt": after}} if after else where
+        docs, _ = await ctx.read_store.find(collections.RUN_LOGS, query, [(key, 1)], 0, 500)
         for doc in docs:
-            after = doc["_id"]
+            after = doc[key]
             yield f"id: {after}\nevent: log\ndata: {json.dumps(public(doc))}\n\n".encode()
         if docs:
             continue
-        run = await ctx.read_store.get(collections.RUNS, run_id)
-        if run is None or run["state"] in TERMINAL_RUN_STATES:
-            rest = {**where, "_id": {"$gt": after}} if after else where
-            again, _ = await ctx.read_store.find(collections.RUN_LOGS, rest, [("_id", 1)], 0, 1)
-            if not again:
-                state = run["state"] if run else "UNKNOWN"
-                yield f"event: end\ndata: {json.dumps({'run_id': run_id, 'state': state})}\n\n".encode()
-                return
-            continue
+        if run_id is not None:
+            run = await ctx.read_store.get(collections.RUNS, run_id)
+            if run is None or run["state"] in TERMINAL_RUN_STATES:
+                rest = {**where, key: {"$gt": after}} if after else where
+                again, _ = await ctx.read_store.find(collections.RUN_LOGS, rest, [(key, 1)], 0, 1)
+                if not again:
+                    state = run["state"] if run else "UNKNOWN"
+                    yield f"event: end\ndata: {json.dumps({'run_id': run_id, 'state': state})}\n\n".encode()
+                    return
+                continue
         if await request.is_disconnected():
             return
         await asyncio.sleep(POLL_SECONDS)

@@ -45,7 +45,7 @@ class RunLogProjection:
                 docs.append({"_id": line_id, **doc_of(
                     LogLine, id=line_id, run_id=payload.run_id, timestamp=iso(line.ts), level=line.level,
                     message=line.message, node_id=line.node_id, attempt=line.attempt,
-                    project_id=project_id, pipeline_id=pipeline_id,
+                    project_id=project_id, pipeline_id=pipeline_id, seq=f"{event.global_position or 0:016d}:{i:04d}",
                 )})
         await store.insert_many_if_absent(RUN_LOGS, docs)
 

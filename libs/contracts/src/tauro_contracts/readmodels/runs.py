@@ -114,5 +114,8 @@ class LogLine(BaseModel):
     message: str
     node_id: str | None = None
     attempt: int | None = None
-    project_id: str | None = None
-    pipeline_id: str | None = None
+    project_id: str | None = Field(default=None, description="The run's project")
+    pipeline_id: str | None = Field(default=None, description="The run's pipeline")
+    seq: str | None = Field(default=None, examples=["0000000000001234:0003"],
+                            description="Position in the platform-wide log (event position and line): GET /logs "
+                                        "pages and streams in this order; the SSE id there")

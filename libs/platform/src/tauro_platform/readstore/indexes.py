@@ -41,7 +41,11 @@ READ_MODEL_INDEXES: dict[str, tuple[Keys, ...]] = {
         (("position", DESCENDING),),
         (("schedule_id", ASCENDING), ("state", ASCENDING)),
     ),
-    "run_logs": ((("run_id", ASCENDING), ("_id", ASCENDING)),),
+    "run_logs": (
+        (("run_id", ASCENDING), ("_id", ASCENDING)),
+        (("seq", ASCENDING),),  # GET /logs: every run's lines in log order
+        (("project_id", ASCENDING), ("seq", ASCENDING)),
+    ),
     "schedules": (
         (("enabled", ASCENDING), ("next_run_at", ASCENDING)),
         (("waiting_count", ASCENDING),),

@@ -65,6 +65,11 @@ async def check(rule: Rule, principal: Principal, request: Request, store: ReadS
     elif rule.access is Access.BODY:
         for project_id in body_projects(await _json(request), rule.body_field):
             _check_project(principal, perm, project_id, not_found("project", project_id))
+    elif rule.access is Access.BODY_OBJECT:
+        for object_id in body_projects(await _json(request), rule.body_field):
+            doc = await store.get(rule.collection, object_id)
+            if doc is not None and not doc.get("deleted"):  # a missing one: the route answers 404
+                _check_project(principal, perm, doc.get(rule.project_field), not_found(rule.kind, object_id))
 
 
 def _check_project(principal: Principal, perm: Permission, project_id: str | None, missing: DomainError) -> None:

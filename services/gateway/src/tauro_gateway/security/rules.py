@@ -10,7 +10,9 @@ A rule says who may call a route and where the project it acts on comes from:
   projects, so lists and statistics only count those;
 - ``on_object(p, collection, param)``: the object named by path parameter ``param`` is
   looked up and ``p`` is needed on its project;
-- ``in_body(p, field)``: ``p`` is needed on the project(s) named in the JSON body.
+- ``in_body(p, field)``: ``p`` is needed on the project(s) named in the JSON body;
+- ``in_body_object(p, collection, field)``: the object whose id is at body ``field`` is looked
+  up and ``p`` is needed on its project (``POST /configs`` names its pipeline).
 
 404 or 403: an object of a project the caller cannot read answers 404 NOT_FOUND, exactly
 as a missing one would, so ids cannot be probed. Where the caller can see the object but
@@ -43,6 +45,7 @@ class Access(Enum):
     LISTED = "listed"
     OBJECT = "object"
     BODY = "body"
+    BODY_OBJECT = "body_object"
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ def on_project(permission: Permission) -> Rule:
 def in_body(permission: Permission, field: str = "project_id") -> Rule:
     """``field`` names the project id in the body; ``items[].project_id`` reaches into a list."""
     return Rule(Access.BODY, permission, body_field=field)
+
+
+def in_body_object(permission: Permission, collection: str, field: str, kind: str) -> Rule:
+    """The object whose id is at body ``field`` is looked up and ``permission`` is needed on its project."""
+    return Rule(Access.BODY_OBJECT, permission, collection, kind=kind, body_field=field)
 
 
 def _pipeline(permission: Permission) -> Rule:
@@ -137,6 +145,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/config-versions"): listed(),
     ("GET", f"{V1}/config-versions/{{version_id}}"): on_object(READ, "config_versions", "version_id",
                                                                "config version"),
+    # config management: a new config version is a change of its pipeline (named in the body)
+    ("GET", f"{V1}/configs"): listed(),
+    ("GET", f"{V1}/configs/{{version_id}}"): on_object(READ, "config_versions", "version_id", "config version"),
+    ("POST", f"{V1}/configs"): in_body_object(WRITE, "pipelines", "pipeline_id", "pipeline"),
     # runs
     ("POST", f"{V1}/runs"): in_body(EXECUTE),
     ("POST", f"{V1}/runs/batch"): in_body(EXECUTE, "runs[].project_id"),
@@ -148,6 +160,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/runs/{{run_id}}/logs"): _run(READ),
     ("GET", f"{V1}/runs/{{run_id}}/events"): _run(READ),
     ("GET", f"{V1}/runs/{{run_id}}/notifications"): _run(READ),
+    # every run's log lines: filtered to the caller's projects by the route (run_logs is GATED)
+    ("GET", f"{V1}/logs"): listed(),
     # streaming executions belong to no project: global grants only
     ("POST", f"{V1}/stream/run"): globally(EXECUTE),
     ("GET", f"{V1}/stream/status"): globally(READ),

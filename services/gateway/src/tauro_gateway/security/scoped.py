@@ -34,6 +34,11 @@ class ScopedReadStore:
         self._inner = inner
         self._projects = projects
 
+    @property
+    def projects(self) -> list[str]:
+        """The projects the caller may read (a route over a ``GATED`` collection narrows by them)."""
+        return list(self._projects)
+
     def _allowed(self, collection: str) -> tuple[str, list[str | None]]:
         field, shared = SCOPED[collection]
         return field, [*self._projects, *([None] if shared else [])]
