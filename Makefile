@@ -41,7 +41,7 @@ lint: install
 	$(UV) run ruff check .
 
 typecheck: install
-	$(UV) run mypy libs/contracts/src libs/platform/src services/*/src apps/*/src
+	$(UV) run mypy libs/contracts/src libs/client/src libs/platform/src services/*/src apps/*/src
 
 check: lint typecheck
 

@@ -1,9 +1,13 @@
-"""Pipeline discovery: YAML/JSON definition files in a configured folder become pipelines.
+"""Pipeline discovery: definition files in a configured folder become pipelines.
 
-Each file holds one pipeline (``name``, optional ``id`` and ``project_id``, then
-``description``, ``nodes``, ``edges``, ``config`` as in the API). Discovery sends a
-``DefinePipeline`` upsert per file; an unchanged definition records nothing, so
-restarts and replicas add a config version only when a file really changed.
+A YAML/JSON file holds one pipeline (``name``, optional ``id`` and ``project_id``, then
+``description``, ``nodes``, ``edges``, ``config`` as in the API). A ``.py`` file declares
+pipelines with ``tauro_client``'s ``@pipeline`` / ``@task``: discovery IMPORTS the module
+(its top-level code runs in the runs service, so it must stay light: import heavy libraries
+such as polars inside the task functions) and registers every ``@pipeline`` it defines, with
+the same checks. Files whose name starts with ``_`` are skipped (helpers), as is a ``.py``
+file that declares no pipeline. Discovery sends a ``DefinePipeline`` upsert per pipeline; an
+unchanged definition records nothing, so restarts and replicas add a config version only when a file really changed.
 
 A file that cannot become a pipeline (YAML or JSON syntax, an unknown or wrong field, an
 invalid DAG such as a cycle) is skipped and logged with its path and the reason in the
@@ -24,7 +28,7 @@ from tauro_contracts.pipeline import PipelineSpec, dag_errors
 from tauro_contracts.projects import DefinePipeline
 
 log = logging.getLogger("tauro.discovery")
-SUFFIXES = {".yaml", ".yml", ".json"}
+SUFFIXES = {".yaml", ".yml", ".json", ".py"}
 
 
 class InvalidPipelineFile(ValueError):
@@ -50,6 +54,11 @@ def parse_file(path: Path) -> DefinePipeline:
         raise InvalidPipelineFile(f"YAML error {_yaml_problem(exc)}") from exc
     if not isinstance(raw, dict):
         raise InvalidPipelineFile(f"a pipeline file must hold a mapping, not {type(raw).__name__}")
+    return command_from(raw, path)
+
+
+def command_from(raw: dict[str, Any], path: Path) -> DefinePipeline:
+    """The ``DefinePipeline`` upsert of one definition mapping read from ``path``."""
     name = raw.pop("name", path.stem)
     pipeline_id = raw.pop("id", f"pipe_{name}")
     project_id = raw.pop("project_id", None)
@@ -62,6 +71,21 @@ def parse_file(path: Path) -> DefinePipeline:
     if errors := dag_errors(spec):
         raise InvalidPipelineFile("invalid DAG: " + "; ".join(f"{e.field}: {e.message}" for e in errors))
     return command
+
+
+def parse_python_file(path: Path) -> list[DefinePipeline]:
+    """The upserts of the ``@pipeline``s a ``.py`` file declares (importing it); ``InvalidPipelineFile``
+    saying why when importing it or building one of its pipelines fails."""
+    from tauro_client.dsl import PipelineDefinitionError, load_file, pipelines_in
+
+    try:
+        module = load_file(path)
+        definitions = [p.definition() for p in pipelines_in(module)]
+    except PipelineDefinitionError as exc:
+        raise InvalidPipelineFile(str(exc)) from exc
+    except Exception as exc:  # a user's code: whatever it raised is the reason
+        raise InvalidPipelineFile(f"{type(exc).__name__}: {exc}") from exc
+    return [command_from(definition, path) for definition in definitions]
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -100,8 +124,13 @@ def scan(folder: Path) -> tuple[list[tuple[Path, DefinePipeline]], list[Skipped]
     if not folder.is_dir():
         return found, skipped
     for path in sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file()):
+        if path.suffix == ".py" and path.name.startswith(("_", ".")):
+            continue
         try:
-            found.append((path, parse_file(path)))
+            if path.suffix == ".py":
+                found += [(path, command) for command in parse_python_file(path)]
+            else:
+                found.append((path, parse_file(path)))
         except InvalidPipelineFile as exc:
             skipped.append(Skipped(path, str(exc)))
     return found, skipped
