@@ -251,3 +251,14 @@ async def test_the_sync_client_too(api: httpx.AsyncClient) -> None:
 
     result = await asyncio.to_thread(work)
     assert result["state"] == "SUCCESS" and result["lines"] > 0 and result["projects"] == ["sync"]
+
+
+async def test_example5_on_the_sdk(tauro: AsyncTauro, capsys: pytest.CaptureFixture[str]) -> None:
+    from tauro_client.dsl import load_file
+
+    example = load_file(ROOT / "examples" / "client" / "example5.py")
+    final = await example.example(tauro)
+    assert final.state == "SUCCESS"
+    again = await example.example(tauro)  # the project exists now: reused
+    assert again.project_id == final.project_id
+    assert "Run completed with state: SUCCESS" in capsys.readouterr().out
