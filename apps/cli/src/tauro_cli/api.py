@@ -41,7 +41,7 @@ def show(value: Any, args: argparse.Namespace, columns: list[str]) -> None:
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     values = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c), *(len(v[i]) for v in values)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in values]
     return "\n".join(lines)
 
