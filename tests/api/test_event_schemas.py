@@ -50,6 +50,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "StreamFailed": {"execution_id": "exec_a", "error": "input topic missing"},
     "TickSkipped": {"schedule_id": "sched_a", "tick_id": "tick_3", "nominal": NOW, "reason": "overlap",
                     "message": "max_concurrency=1 reached"},
+    # no longer produced (a backfill fires its ticks at once); kept for the streams that hold it
+    "BackfillRequested": {"schedule_id": "sched_a", "backfill_id": "bf_1", "nominals": [NOW], "run_ids": ["run_z"],
+                          "count": 1},
     "TickQueued": {"schedule_id": "sched_a", "tick_id": "tick_4", "nominal": NOW, "run_id": "run_y",
                    "reason": "backfill", "message": "waits for a free slot"},
     # the notifier's (tests/api/test_notifications.py drives them through real SMTP and HTTP)
@@ -71,7 +74,7 @@ FROM_FLOWS = {
     "PipelineDeleted", "RunCreated", "RunQueued", "RunsDispatched", "RunStarted", "TaskScheduled", "TaskStarted",
     "TaskLogged", "TaskSucceeded", "TaskFailed", "TaskSkipped", "RunSucceeded", "RunFailed", "RunCancelled",
     "RunTimedOut", "ApiKeyCreated", "ApiKeyRevoked", "ScheduleCreated", "ScheduleUpdated", "ScheduleDisabled",
-    "ScheduleEnabled", "ScheduleDeleted", "TickFired", "BackfillRequested", "StreamStarted", "StreamGroupClaimed",
+    "ScheduleEnabled", "ScheduleDeleted", "TickFired", "StreamStarted", "StreamGroupClaimed",
     "StreamStopRequested", "StreamStopped", "StreamGroupReleased",
 }
 

@@ -377,16 +377,17 @@ async def test_backfill_count_dry_run_then_real_then_no_duplicates(api: httpx.As
     assert data["nominal_times"] == expected and data["queued"] == 5 and data["backfill_id"].startswith("bf_")
     assert [r["run_id"] for r in data["runs"]] == [run_id_for_tick(sid, parse_iso(t)) for t in expected]
 
+    assert len(await runs_of(api, sid)) == 5  # created at once, before any of them ran
     peak = 0
 
     async def all_succeeded() -> bool:
         nonlocal peak
         runs = await runs_of(api, sid)
-        peak = max(peak, sum(1 for r in runs if r["state"] in ("QUEUED", "RUNNING")))
+        peak = max(peak, sum(1 for r in runs if r["state"] == "RUNNING"))
         return len(runs) == 5 and all(r["state"] == "SUCCESS" for r in runs)
 
     await until(all_succeeded, within=30, what="five backfilled runs succeeded")
-    assert peak <= 2  # max_concurrency
+    assert peak <= 2  # max_concurrency holds back their start
     assert sorted(parse_iso(r["params"]["logical_date"]) for r in await runs_of(api, sid)) == [
         parse_iso(t) for t in expected]
     backfilled = await ticks(api, sid, origin="backfill")
@@ -399,6 +400,72 @@ async def test_backfill_count_dry_run_then_real_then_no_duplicates(api: httpx.As
     await until(lambda: _count_runs(api, sid, 7), what="seven runs")
     await asyncio.sleep(0.5)
     assert len(await runs_of(api, sid)) == 7
+
+
+async def test_the_backfill_whose_runs_are_listed_at_once(api: httpx.AsyncClient) -> None:
+    """Every run of a backfill exists (QUEUED) when the backfill is accepted; max_concurrency
+    limits how many of them run at once, not how many exist."""
+    project = (await create_project(api))["id"]
+    pipeline = await make_pipeline(api, project, "slow", "sleep 0.6")
+    sid = (await make_schedule(api, project, pipeline, max_concurrency=2))["id"]
+    response = await api.post(f"{API}/schedules/{sid}/backfill", json={"count": 6})
+    assert response.status_code == 202, response.text
+    expected = {r["run_id"] for r in response.json()["data"]["runs"]}
+    listed = await runs_of(api, sid)
+    assert {r["id"] for r in listed} == expected
+    assert {r["state"] for r in listed} <= {"QUEUED", "RUNNING"}
+    assert all(r["trigger"] == "schedule" and r["schedule_id"] == sid for r in listed)
+    assert sum(1 for r in listed if r["state"] == "RUNNING") <= 2
+    queued = await api.get(f"{API}/runs", params={"schedule_id": sid, "state": "QUEUED"})
+    assert queued.json()["meta"]["total"] >= 4  # held back by max_concurrency, not missing
+    peak, started = 0, {}
+
+    async def all_succeeded() -> bool:
+        nonlocal peak
+        runs = await runs_of(api, sid)
+        peak = max(peak, sum(1 for r in runs if r["state"] == "RUNNING"))
+        started.update({r["logical_date"]: r["started_at"] for r in runs if r["started_at"]})
+        return all(r["state"] == "SUCCESS" for r in runs)
+
+    await until(all_succeeded, within=60, what="six backfilled runs succeeded")
+    assert peak <= 2, peak
+    assert len(await runs_of(api, sid)) == 6
+    assert len(started) == 6
+
+
+async def test_cancelling_a_backfilled_run_before_it_starts(api: httpx.AsyncClient) -> None:
+    project = (await create_project(api))["id"]
+    pipeline = await make_pipeline(api, project, "slowish", "sleep 0.5")
+    sid = (await make_schedule(api, project, pipeline, max_concurrency=1))["id"]
+    data = (await api.post(f"{API}/schedules/{sid}/backfill", json={"count": 3})).json()["data"]
+    newest = data["runs"][-1]["run_id"]  # the last to start: still QUEUED behind the others
+    assert (await api.get(f"{API}/runs/{newest}")).json()["data"]["state"] == "QUEUED"
+    cancelled = await api.post(f"{API}/runs/{newest}/cancel", json={"reason": "not this day"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["state"] == "CANCELLED"
+
+    async def settled() -> list[JSON]:
+        runs = await runs_of(api, sid)
+        done = all(r["state"] in ("SUCCESS", "CANCELLED") for r in runs)
+        return runs if done else []
+
+    runs = await until(settled, within=30, what="the other two backfilled runs succeeded")
+    assert {r["id"]: r["state"] for r in runs} == {
+        **{r["run_id"]: "SUCCESS" for r in data["runs"][:2]}, newest: "CANCELLED"}
+    assert next(r for r in runs if r["id"] == newest)["started_at"] is None  # it never started
+    # the schedule's accounting is intact: the cancelled run is not re-created, a wider backfill
+    # creates only the new day, and that run gets the slot
+    again = (await api.post(f"{API}/schedules/{sid}/backfill", json={"count": 4})).json()["data"]
+    assert again["queued"] == 1 and [r["status"] for r in again["runs"]] == ["queued", "exists", "exists", "exists"]
+    fresh = again["runs"][0]["run_id"]
+
+    async def fresh_succeeded() -> bool:
+        return bool((await api.get(f"{API}/runs/{fresh}")).json()["data"]["state"] == "SUCCESS")
+
+    await until(fresh_succeeded, within=30, what="the fourth day's run succeeded")
+    assert len(await runs_of(api, sid)) == 4
+    schedule = (await api.get(f"{API}/schedules/{sid}")).json()["data"]
+    assert schedule["waiting_count"] == 0 if "waiting_count" in schedule else True
 
 
 async def _count_runs(api: httpx.AsyncClient, sid: str, n: int) -> bool:

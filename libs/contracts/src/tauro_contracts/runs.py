@@ -57,6 +57,8 @@ class CreateRun(Command):
     start: bool = False
     timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
     notifications: NotificationSettings | None = None
+    max_concurrent_for_schedule: int | None = Field(
+        default=None, ge=1, description="A scheduled run: at most this many runs of its schedule RUNNING at once")
 
 
 @_cmd
@@ -142,6 +144,7 @@ class RunQueued(Event):
     pipeline_id: str
     timeout_seconds: int
     max_concurrent_for_pipeline: int | None = None
+    max_concurrent_for_schedule: int | None = None
 
 
 @_evt

@@ -247,6 +247,9 @@ class TickFired(Event):
     timeout_seconds: int | None = None
     cancel_run_ids: list[str] = Field(default_factory=list)
     backfill_id: str | None = None
+    max_concurrency: int | None = Field(
+        default=None, ge=1, description="The schedule's max_concurrency when it fired: at most this many of its "
+                                        "runs start at once (the runs service's dispatcher holds the others QUEUED)")
 
 
 @_evt
@@ -313,7 +316,11 @@ class TickFailed(Event):
 @_evt
 class BackfillRequested(Event):
     """A backfill queued these nominal times (oldest first) as waiting ticks; their runs
-    are ``run_ids`` (same order). Times whose run already exists are not listed again."""
+    are ``run_ids`` (same order). Times whose run already exists are not listed again.
+
+    No longer produced: a backfill now fires its ticks at once (``TickFired`` with origin
+    ``backfill``), so its runs exist as soon as it is accepted. Kept, and still applied, for
+    the schedule streams that hold it."""
 
     type_name = "BackfillRequested"
     schedule_id: str

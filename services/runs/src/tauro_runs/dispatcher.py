@@ -1,5 +1,6 @@
 """The dispatcher: gives queued runs a slot, first come first served, within the global
-``MAX_CONCURRENT_RUNS`` and each pipeline's ``max_concurrent_runs``.
+``MAX_CONCURRENT_RUNS``, each pipeline's ``max_concurrent_runs`` and, for a schedule's runs
+(a backfill queues all of its runs at once), the schedule's ``max_concurrency``.
 
 Counts come from the runs read model, caught up first; the dispatcher stream's
 version is read before that catch-up and is the expected version of the append, so
@@ -22,6 +23,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENTS, RunQueued, RunsDispatched
@@ -112,6 +114,8 @@ class Dispatcher:
 
     async def _pick(self) -> list[str]:
         running = await self._read.count_by("runs", {"state": "RUNNING"}, "pipeline_id")
+        per_schedule: Counter[str] = Counter(
+            {k: v for k, v in (await self._read.count_by("runs", {"state": "RUNNING"}, "schedule_id")).items() if k})
         total = sum(running.values())
         if total >= self._max:
             return []
@@ -119,16 +123,37 @@ class Dispatcher:
                                           limit=500)
         per_pipeline: Counter[str] = Counter(running)
         picks: list[str] = []
-        for run in queued:
+        for run in _oldest_ticks_first(queued):
             if total >= self._max:
                 break
             limit = run.get("max_concurrent_for_pipeline")
             if limit is not None and per_pipeline[run["pipeline_id"]] >= limit:
                 continue
+            schedule, schedule_limit = run.get("schedule_id"), run.get("max_concurrent_for_schedule")
+            if schedule and schedule_limit is not None and per_schedule[schedule] >= schedule_limit:
+                continue
             picks.append(run["_id"])
             per_pipeline[run["pipeline_id"]] += 1
+            if schedule:
+                per_schedule[schedule] += 1
             total += 1
         return picks
+
+
+def _oldest_ticks_first(queued: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``queued`` (first come first served), except that each schedule's runs take their places
+    in the order of their logical dates: a backfill's runs are created concurrently, but start
+    oldest first."""
+    slots: dict[str, list[int]] = {}
+    for i, run in enumerate(queued):
+        if run.get("schedule_id"):
+            slots.setdefault(run["schedule_id"], []).append(i)
+    ordered = list(queued)
+    for positions in slots.values():
+        runs = sorted((queued[i] for i in positions), key=lambda r: (str(r.get("logical_date") or ""), r["_id"]))
+        for i, run in zip(positions, runs, strict=True):
+            ordered[i] = run
+    return ordered
 
 
 def _queued_trace(stream: list[EventEnvelope]) -> dict[str, str]:

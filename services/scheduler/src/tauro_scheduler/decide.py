@@ -1,12 +1,13 @@
-"""Pure decisions on a schedule's state: which events bring it up to ``now``, and what a
-backfill queues. No I/O: the instant and the schedule's active runs are arguments.
+"""Pure decisions on a schedule's state: which events bring it up to ``now``, and which ticks
+a backfill fires. No I/O: the instant and the schedule's active runs are arguments.
 
 ``advance`` does, in order:
 
-1. **Release**: waiting ticks (buffered by the overlap policy, caught up after downtime,
-   or backfilled) take the free slots — ``max_concurrency`` minus the active runs —
-   oldest nominal time first. Waiting ticks are released even while the schedule is
-   disabled (disabling stops new ticks, not a backfill in progress).
+1. **Release**: waiting ticks (buffered by the overlap policy, caught up after downtime, or
+   backfilled by an older version, which queued backfills as waiting ticks) take the free
+   slots — ``max_concurrency`` minus the active runs — oldest nominal time first. Waiting
+   ticks are released even while the schedule is disabled (disabling stops new ticks, not a
+   backfill in progress).
 2. **Due ticks** (enabled schedules only): every nominal time in ``(cursor, now]``.
    Those at most ``misfire_grace_seconds`` old are on time; older ones were missed (no
    scheduler ran) and the catch-up policy settles them: ``none`` fires none, ``latest``
@@ -29,7 +30,6 @@ from itertools import islice
 from tauro_contracts.base import Event
 from tauro_contracts.schedules import (
     MAX_BACKFILL,
-    BackfillRequested,
     MissedTick,
     TickFired,
     TickOrigin,
@@ -42,7 +42,6 @@ from tauro_scheduler.domain import (
     CatchUpPolicy,
     OverlapAction,
     OverlapPolicy,
-    ScheduleValidationError,
     SkippedTick,
     SkipReason,
     between,
@@ -55,7 +54,6 @@ from tauro_scheduler.domain import (
     run_id_for_tick,
     split_due,
 )
-from tauro_scheduler.domain.errors import detail
 from tauro_scheduler.state import Schedule, WaitingTick
 
 MAX_DUE = 1000  # ticks decided one by one per decision; an older backlog is summarised
@@ -73,7 +71,7 @@ def fired(state: Schedule, nominal: datetime, origin: TickOrigin = "schedule", c
         run_id=run_id_for_tick(state.schedule_id, nominal), origin=origin,
         project_id=state.project_id, pipeline_id=state.pipeline_id,
         params={**state.params, "logical_date": logical}, timeout_seconds=state.timeout_seconds,
-        cancel_run_ids=list(cancel), backfill_id=backfill_id,
+        cancel_run_ids=list(cancel), backfill_id=backfill_id, max_concurrency=state.max_concurrency,
     )
 
 
@@ -192,19 +190,21 @@ def plan(state: Schedule, now: datetime, count: int | None, start: datetime | No
     return plan_backfill(state.rule, now, count=count, start=start, end=end, limit=MAX_BACKFILL)
 
 
-def backfill(state: Schedule, backfill_id: str, nominals: Sequence[datetime], existing: set[str],
-             count: int | None, start: datetime | None, end: datetime | None) -> BackfillRequested | None:
-    """Queue the planned times whose run neither exists (``existing`` run ids) nor waits."""
-    waiting = {w.run_id for w in state.waiting}
-    new = [n for n in nominals if run_id_for_tick(state.schedule_id, n) not in existing | waiting]
-    if not new:
-        return None
-    if len(state.waiting) + len(new) > MAX_WAITING:
-        message = f"{len(state.waiting)} ticks already wait; at most {MAX_WAITING} may wait at once"
-        raise ScheduleValidationError([detail("count" if count is not None else "end", message)])
-    return BackfillRequested(schedule_id=state.schedule_id, backfill_id=backfill_id, nominals=new,
-                             run_ids=[run_id_for_tick(state.schedule_id, n) for n in new],
-                             count=count, start=start, end=end)
+def backfill_pending(state: Schedule, nominals: Sequence[datetime], existing: set[str]) -> list[datetime]:
+    """The planned times whose run neither exists (``existing`` run ids), nor is being created
+    (fired a moment ago), nor waits (a backfill queued by an older version): the ones to fire."""
+    taken = existing | {w.run_id for w in state.waiting} | {run_id for run_id, _ in state.recent_fired}
+    return [n for n in nominals if run_id_for_tick(state.schedule_id, n) not in taken]
 
 
-__all__ = ["MAX_DUE", "MAX_WAITING", "WaitingTick", "advance", "backfill", "fired", "plan", "release"]
+def backfill(state: Schedule, backfill_id: str, nominals: Sequence[datetime], existing: set[str]) -> list[TickFired]:
+    """Fire every pending tick of a backfill at once, oldest first: their runs are created now
+    (QUEUED, listed, cancellable), each carrying the schedule's ``max_concurrency``, and the
+    runs service's dispatcher starts at most that many of the schedule's runs at a time (within
+    ``MAX_CONCURRENT_RUNS`` and the pipeline's ``max_concurrent_runs`` too). The cursor does
+    not move: a backfill never settles the schedule's own future ticks."""
+    return [fired(state, n, "backfill", backfill_id=backfill_id) for n in backfill_pending(state, nominals, existing)]
+
+
+__all__ = ["MAX_DUE", "MAX_WAITING", "WaitingTick", "advance", "backfill", "backfill_pending", "fired", "plan",
+           "release"]

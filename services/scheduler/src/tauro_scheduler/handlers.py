@@ -178,12 +178,13 @@ class SchedulerHandlers:
         nominals = decide.plan(state, ctx.now, cmd.count, cmd.start, cmd.end)
         run_ids = [run_id_for_tick(state.schedule_id, n) for n in nominals]
         existing = await existing_runs(self._read, run_ids)
+        pending = {run_id_for_tick(state.schedule_id, n) for n in decide.backfill_pending(state, nominals, existing)}
         waiting = {w.run_id for w in state.waiting}
         new = BackfillRunStatus.WOULD_CREATE if cmd.dry_run else BackfillRunStatus.QUEUED
         items = [
             {"nominal_time": iso(n), "logical_date": logical_date(n, state.timezone), "run_id": r,
-             "status": BackfillRunStatus.EXISTS if r in existing else BackfillRunStatus.WAITING if r in waiting
-             else new}
+             "status": new if r in pending else BackfillRunStatus.WAITING if r in waiting
+             else BackfillRunStatus.EXISTS}
             for n, r in zip(nominals, run_ids, strict=True)
         ]
         created = sum(1 for i in items if i["status"] == new)
@@ -197,9 +198,7 @@ class SchedulerHandlers:
         if cmd.dry_run:
             return Decision(result=result)
         events = await self._advance(state, ctx.now)
-        requested = decide.backfill(state, cmd.backfill_id, nominals, existing, cmd.count, cmd.start, cmd.end)
-        if requested is not None:
-            events.append(requested)
+        events += decide.backfill(state, cmd.backfill_id, nominals, existing)
         return self._decision(state, events, **result)
 
     async def fire_ticks(self, cmd: Command, ctx: CommandContext) -> Decision:

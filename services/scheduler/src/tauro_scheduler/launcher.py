@@ -2,7 +2,8 @@
 
 After a ``TickFired`` is appended, the launcher sends ``CreateRun`` to the runs service
 (request/reply on ``tauro.commands.runs``) with the tick's run id, ``trigger="schedule"``,
-``schedule_id``, ``logical_date`` and ``start=True``; for ``cancel_running`` it first
+``schedule_id``, ``logical_date``, ``start=True`` and the schedule's ``max_concurrency`` (the
+runs service starts at most that many of the schedule's runs at once); for ``cancel_running`` it first
 cancels the runs the tick supersedes. Launches run in worker tasks (up to
 ``LAUNCH_WORKERS`` at once), so recording ticks never waits on run creation.
 
@@ -109,7 +110,7 @@ class Launcher:
             run_id=tick.run_id, project_id=tick.project_id, pipeline_id=tick.pipeline_id, params=tick.params,
             tags={"schedule_id": tick.schedule_id, "tick_origin": tick.origin}, trigger="schedule",
             schedule_id=tick.schedule_id, logical_date=tick.logical_date, start=True,
-            timeout_seconds=tick.timeout_seconds,
+            timeout_seconds=tick.timeout_seconds, max_concurrent_for_schedule=tick.max_concurrency,
         )
         error = await self._send(command, tick.run_id, f"create-{tick.run_id}")
         if error is None or error.code == ErrorCode.CONFLICT:
@@ -145,5 +146,5 @@ def tick_from_doc(doc: dict[str, Any]) -> TickFired:
         logical_date=doc["logical_date"], run_id=doc["run_id"], origin=doc.get("origin") or "schedule",
         project_id=launch["project_id"], pipeline_id=launch["pipeline_id"], params=launch["params"],
         timeout_seconds=launch.get("timeout_seconds"), cancel_run_ids=launch.get("cancel_run_ids") or [],
-        backfill_id=doc.get("backfill_id"),
+        backfill_id=doc.get("backfill_id"), max_concurrency=launch.get("max_concurrency"),
     )

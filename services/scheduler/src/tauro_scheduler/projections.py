@@ -101,7 +101,7 @@ class TickProjection:
             case TickFired():
                 launch = {"project_id": payload.project_id, "pipeline_id": payload.pipeline_id,
                           "params": payload.params, "timeout_seconds": payload.timeout_seconds,
-                          "cancel_run_ids": payload.cancel_run_ids}
+                          "cancel_run_ids": payload.cancel_run_ids, "max_concurrency": payload.max_concurrency}
                 fields = {"status": TickStatus.FIRED.value, "origin": payload.origin, "run_id": payload.run_id,
                           "fired_at": at,
                           "logical_date": payload.logical_date,

@@ -74,7 +74,7 @@ class RunRetrier:
             run_id=retry_id, project_id=created.project_id, pipeline_id=created.pipeline_id,
             params=created.params, tags={**created.tags, RETRY_OF: run_id}, trigger="schedule",
             schedule_id=created.schedule_id, logical_date=created.logical_date, start=True,
-            timeout_seconds=schedule.timeout_seconds,
+            timeout_seconds=schedule.timeout_seconds, max_concurrent_for_schedule=schedule.max_concurrency,
         )
         try:
             await self._sender.send(command, key=retry_id, command_id=f"create-{retry_id}", actor="system:scheduler")

@@ -111,7 +111,8 @@ def evolve_run_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | Non
     match event:
         case RunQueued():
             return {**doc, "state": RunState.QUEUED.value, "queued_at": at, "timeout_seconds": event.timeout_seconds,
-                    "max_concurrent_for_pipeline": event.max_concurrent_for_pipeline, "updated_at": at}
+                    "max_concurrent_for_pipeline": event.max_concurrent_for_pipeline,
+                    "max_concurrent_for_schedule": event.max_concurrent_for_schedule, "updated_at": at}
         case RunStarted():
             return {**doc, "state": RunState.RUNNING.value, "started_at": at, "deadline": iso(event.deadline),
                     "updated_at": at}

@@ -8,6 +8,8 @@ read model. ``max_concurrency`` and ``timeout_seconds`` are accepted at the top 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -245,7 +247,8 @@ async def disable_schedule(request: Request, ctx: Ctx, schedule_id: ScheduleId) 
 
 
 @router.post("/{schedule_id}/backfill", status_code=202,
-             summary="Queue runs for past nominal times ({count} or {start, end}); returns them",
+             summary="Create runs for past nominal times ({count} or {start, end}) at once, QUEUED; the "
+                     "schedule's max_concurrency limits how many run at a time",
              response_model=Envelope[BackfillResult],
              responses={200: {"model": Envelope[BackfillResult], "description": "A dry run: what it would create"},
                         **errors(*BODY, 404, 409, *COMMAND)},
@@ -269,7 +272,21 @@ async def backfill_schedule(
         result["dry_run"] = body.dry_run
     hidden = ("streams", "id", "changed") if body.dry_run else ("streams", "id", "changed", "would_create")
     data = {k: v for k, v in result.items() if k not in hidden}
+    if not body.dry_run:
+        await _until_created(ctx, [r["run_id"] for r in data.get("runs", []) if r["status"] == "queued"])
     return ok(request, data, status=200 if body.dry_run else 202)
+
+
+async def _until_created(ctx: Ctx, run_ids: list[str]) -> None:
+    """Read-your-writes for a backfill: its runs are created right after its ticks are recorded
+    (the scheduler's launcher); answer once they are all listed (QUEUED), or after the command
+    time-out (they still come: the scheduler's repair re-creates any that were not)."""
+    deadline = time.monotonic() + ctx.settings.command_timeout_seconds
+    while run_ids and time.monotonic() < deadline:
+        _, found = await ctx.read_store.find(RUNS, {"_id": {"$in": run_ids}}, limit=1)
+        if found >= len(run_ids):
+            return
+        await asyncio.sleep(0.05)
 
 
 @router.get("/{schedule_id}/ticks", summary="The ticks a schedule reached: fired, waiting, skipped, missed, failed",

@@ -75,4 +75,5 @@ def decide_create(cmd: CreateRun, run: RunState, project: ProjectState,
         return [created]
     config = found.spec.config
     limits = run_limits(config.timeout_seconds, config.max_concurrent_runs, cmd.timeout_seconds, default_timeout)
-    return [created, *decide_start(evolve_run(RunState(), created), *limits)]
+    schedule_limit = cmd.max_concurrent_for_schedule if cmd.schedule_id is not None else None
+    return [created, *decide_start(evolve_run(RunState(), created), *limits, schedule_limit)]

@@ -119,11 +119,13 @@ def _spec(state: RunState) -> PipelineSpec:
     return state.spec
 
 
-def decide_start(state: RunState, timeout_seconds: int, pipeline_limit: int | None) -> list[Event]:
+def decide_start(state: RunState, timeout_seconds: int, pipeline_limit: int | None,
+                 schedule_limit: int | None = None) -> list[Event]:
+    """Queue the run; the dispatcher starts it when the global, pipeline and schedule limits allow."""
     if state.status != "PENDING":
         raise conflict(f"run '{state.run_id}' is {state.status}; only a PENDING run can be started", field="state")
     return [RunQueued(run_id=state.run_id, pipeline_id=state.pipeline_id, timeout_seconds=timeout_seconds,
-                      max_concurrent_for_pipeline=pipeline_limit)]
+                      max_concurrent_for_pipeline=pipeline_limit, max_concurrent_for_schedule=schedule_limit)]
 
 
 def decide_cancel(state: RunState, reason: str) -> list[Event]:
