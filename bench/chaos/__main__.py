@@ -8,7 +8,7 @@ checked, recovery time per kill p50/p99/max, stalls).
 
 Needs Kafka on 127.0.0.1 (``make chaos`` starts it); the rig starts its own MongoDB-wire
 server. Loopback only; stops by itself. Logs, the ledger and ``chaos-report.json`` stay in
-``.tauro/chaos/<time>/`` (the database files are deleted). Exit code 1 on any violation.
+``.tauro/chaos/<time>/`` (the database files too when a check failed). Exit code 1 on any violation.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                   "gateway": 1})
     print(f"chaos: seed {seed}, folder {folder}", flush=True)
     result = Chaos(config, args.kafka, folder, say=lambda line: print(line, flush=True)).run()
-    shutil.rmtree(folder / "infra" / "mongo" / "data", ignore_errors=True)
+    if not result.violations:  # kept otherwise, to look into (the private server's data)
+        shutil.rmtree(folder / "infra" / "mongo" / "data", ignore_errors=True)
     print(f"\nchaos summary (seed {seed}; logs, ledger and chaos-report.json in {folder}):")
     print(result.summary)
     if result.violations:

@@ -332,6 +332,14 @@ def check_ticks(schedule_id: str, anchor: datetime, interval: timedelta, events:
     return report
 
 
+def fired_tick_runs(events: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """run id -> "tick:<schedule>@<nominal>" of the ``TickFired`` events without a ``TickFailed``."""
+    events = list(events)
+    failed = {e["data"]["run_id"] for e in events if e["type"] == "TickFailed"}
+    return {e["data"]["run_id"]: f"tick:{e['stream_id']}@{e['data']['nominal']}" for e in events
+            if e["type"] == "TickFired" and e["data"]["run_id"] not in failed}
+
+
 def first_tick(anchor: datetime, interval: timedelta, resume_after: datetime) -> datetime:
     """The first INTERVAL tick ``anchor + k * interval`` (any integer k) strictly after ``resume_after``."""
     return anchor + (math.floor((resume_after - anchor) / interval) + 1) * interval
@@ -397,6 +405,26 @@ def check_store(rows: Iterable[tuple[int, str, int, str]], unpublished: int = 0)
             report.version_gaps.append(f"{stream_id}: missing {_ranges(missing)}")
     report.duplicate_event_ids = sorted(e for e, n in event_ids.items() if n > 1)
     return report
+
+
+def diff_collections(before: dict[str, dict[Any, Any]], after: dict[str, dict[Any, Any]],
+                     samples: int = 3) -> list[str]:
+    """What a rebuild changed: per collection (``{name: {id: document}}``), the ids only before,
+    only after, and a few changed documents with the fields that differ."""
+    found: list[str] = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name, {}), after.get(name, {})
+        gone, added = sorted(map(str, old.keys() - new.keys())), sorted(map(str, new.keys() - old.keys()))
+        changed = [k for k in old.keys() & new.keys() if old[k] != new[k]]
+        if not (gone or added or changed):
+            continue
+        found.append(f"{name}: {len(gone)} only before {gone[:samples]}, {len(added)} only after {added[:samples]}, "
+                     f"{len(changed)} changed")
+        for key in sorted(changed, key=str)[:samples]:
+            fields = sorted(f for f in old[key].keys() | new[key].keys() if old[key].get(f) != new[key].get(f))
+            found.append(f"  {name}/{key}: " + "; ".join(
+                f"{f}: {old[key].get(f)!r:.80} -> {new[key].get(f)!r:.80}" for f in fields[:6]))
+    return found
 
 
 # --------------------------------------------------------------------------- streaming

@@ -27,6 +27,10 @@ Shared by the bounded test (``tests/chaos/test_chaos.py``, in ``make test``) and
    pymongo (services stopped, so nothing moves), the rebuild with ``tauro rebuild --check``,
    the ledger against the store's claims and the kills, recovery times from throughput.
 
+The summary says when the code under test (``libs``, ``services``, ``apps``) changed during the
+run: restarted processes then run other code than their peers, a mixed-version deployment
+whose findings may be about that rather than about one version.
+
 Loopback only; only PIDs this rig started are signalled; everything stops by itself.
 """
 
@@ -65,6 +69,7 @@ RUN_TERMINAL_EVENTS = ("RunSucceeded", "RunFailed", "RunCancelled", "RunTimedOut
 TICK_EVENTS = ("TickFired", "TickQueued", "TickSkipped", "TicksMissed", "TickFailed")
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 STREAM_IN, STREAM_OUT = "chaos.stream.in", "chaos.stream.out"
+STORE_COLLECTIONS = {"events", "event_counters", "stream_heads"}
 
 
 @dataclass
@@ -181,6 +186,7 @@ class Chaos:
         self.stop_event = threading.Event()
         self.admin_key = ""
         self.load_started = 0.0
+        self.code_at_start: dict[str, float] = {}
         self.lock = threading.Lock()
 
     # ----------------------------------------------------------------------- deploy
@@ -437,11 +443,12 @@ class Chaos:
         return MongoClient(self.mongo.url, serverSelectionTimeoutMS=10000)[self.deployment.database]
 
     def _tick_runs(self) -> dict[str, str]:
-        """run id -> "tick:<schedule>@<nominal>" for every fired tick in the store."""
+        """run id -> "tick:<schedule>@<nominal>" for every fired tick in the store whose run was
+        not refused (a ``TickFailed`` is reported by the tick check)."""
         db = self._db()
         try:
-            return {e["data"]["run_id"]: f"tick:{e['stream_id']}@{e['data']['nominal']}"
-                    for e in db["events"].find({"type": "TickFired", "stream_id": {"$in": self.schedule_ids}})}
+            return checks.fired_tick_runs(db["events"].find({"type": {"$in": ["TickFired", "TickFailed"]},
+                                                      "stream_id": {"$in": self.schedule_ids}}))
         finally:
             db.client.close()
 
@@ -540,12 +547,35 @@ class Chaos:
         finally:
             db.client.close()
 
+    def _read_models(self) -> dict[str, dict[Any, Any]]:
+        """Every collection but the event store's own, as {name: {id: document}}."""
+        db = self._db()
+        try:
+            return {name: {d["_id"]: d for d in db[name].find()} for name in db.list_collection_names()
+                    if name not in STORE_COLLECTIONS and not name.startswith("system.")}
+        finally:
+            db.client.close()
+
     def rebuild_check(self) -> tuple[bool, str]:
-        """``tauro rebuild --check`` as an operator runs it, with the deployment's settings."""
+        """``tauro rebuild --check`` as an operator runs it, with the deployment's settings; when
+        the hashes differ, the documents that differ (read directly before and after)."""
         env = dict(self.instances["runs"][0].env)
+        before = self._read_models()
         done = subprocess.run([sys.executable, "-m", "tauro_cli.main", "rebuild", "--check"], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=900)
-        return done.returncode == 0, (done.stdout + done.stderr).strip()[-3000:]
+                              capture_output=True, text=True, timeout=1800)
+        output = (done.stdout + done.stderr).strip()[-3000:]
+        if done.returncode != 0:
+            output += "\n" + "\n".join(checks.diff_collections(before, self._read_models())[:40])
+        return done.returncode == 0, output
+
+    def code_fingerprint(self) -> dict[str, float]:
+        """Modification times of the code under test, to tell when it changed during the run (a
+        restarted process then runs other code than its peers: a mixed-version deployment)."""
+        found = {}
+        for top in ("libs", "services", "apps"):
+            for path in (ROOT / top).rglob("*.py"):
+                found[str(path.relative_to(ROOT))] = path.stat().st_mtime
+        return found
 
     def evidence(self, kills: list[Kill], recoveries: list[float | None]) -> list[str]:
         """Log excerpts: restart failures, and the warnings/errors of every service around each stall."""
@@ -594,6 +624,7 @@ class Chaos:
             project_id, pipeline_id = self.prepare()
             self.say(f"chaos: deployed in {self.folder}; load {cfg.rate}/s for {cfg.load_seconds:.0f}s, "
                      f"{cfg.kills} kills + {cfg.db_outages} database outages")
+            self.code_at_start = self.code_fingerprint()
             self.load_started = time.time()
             threads = [threading.Thread(target=self.kill_loop, name="kills", daemon=True),
                        threading.Thread(target=self.produce_stream, name="stream", daemon=True)]
@@ -623,9 +654,7 @@ class Chaos:
                facts: dict[str, Any], stream_seen: list[int], rebuild_ok: bool, rebuild_output: str,
                load_ended: float) -> ChaosResult:
         cfg = self.config
-        tick_runs = {run_id: label for run_id, label in
-                     ((e["data"]["run_id"], f"tick:{sid}@{e['data']['nominal']}")
-                      for sid, stream in facts["schedules"].items() for e in stream if e["type"] == "TickFired")}
+        tick_runs = checks.fired_tick_runs(e for stream in facts["schedules"].values() for e in stream)
         runs = checks.check_runs({**accepted, **{label: run_id for run_id, label in tick_runs.items()}},
                                  facts["created"], states)
         killed_executors = {k.pid for k in self.kills if k.service == "executor" and k.pid is not None}
@@ -679,7 +708,11 @@ class Chaos:
         stalls = [(k, r) for k, r in zip(self.kills, recoveries, strict=True) if r is None or r > checks.STALL_SECONDS]
         violations += [f"stall: no recovery within {checks.STALL_SECONDS:.0f}s of the {k.service} kill "
                        f"({k.instance}) at +{k.at - self.load_started:.0f}s" for k, _ in stalls]
+        code_now = self.code_fingerprint()
+        changed = sorted(p for p in self.code_at_start.keys() | code_now.keys()
+                         if self.code_at_start.get(p) != code_now.get(p))
         extra = {
+            "code changed during the run": f"{len(changed)} files (mixed versions!)" if changed else "no",
             "of which scheduled runs": str(len(tick_runs)),
             "requests refused / never accepted": f"{len(refused)} / {len(gave_up)}",
             "client retries": str(sum(s.tries - 1 for s in self.submissions)),
@@ -705,7 +738,7 @@ class Chaos:
             stream=stream, rebuild_ok=rebuild_ok, rebuild_output=rebuild_output, violations=violations,
             summary=summary + "\nkills:\n" + per_kill, evidence=self.evidence(self.kills, recoveries),
             facts={"accepted_series": accepted_series, "terminal_series": terminal_series, "baselines": baselines,
-                   "error_lines_per_log": self.error_counts(),
+                   "error_lines_per_log": self.error_counts(), "code_changed_during_run": changed,
                    "retries_after_kill": ledger.retries_after_kill[:50]},
             folder=self.folder)
         (self.folder / "chaos-report.json").write_text(json.dumps(result.to_json(), indent=2, default=str))

@@ -16,7 +16,9 @@ from tests.chaos.checks import (
     check_store,
     check_stream,
     check_ticks,
+    diff_collections,
     executor_pid,
+    fired_tick_runs,
     first_tick,
     ledger_line,
     mean_rate,
@@ -175,3 +177,21 @@ def test_summary_table_counts_kills_and_stalls() -> None:
     assert line.split("|")[2].strip() == "1"
     line = next(row for row in table.splitlines() if row.startswith("| recovery"))
     assert "2.0 / 3.0 / 3.0" not in line and "1.0 / 3.0 / 3.0" in line
+
+
+def test_diff_collections_names_what_a_rebuild_changed() -> None:
+    same = {"a": {"x": 1}}
+    before: dict[str, dict[Any, Any]] = {"rm_runs": {"r1": {"_id": "r1", "state": "SUCCESS"}, "r2": {}}, "rm_x": same}
+    after: dict[str, dict[Any, Any]] = {"rm_runs": {"r1": {"_id": "r1", "state": "FAILED"}, "r3": {}}, "rm_x": same}
+    found = diff_collections(before, after)
+    assert found[0] == "rm_runs: 1 only before ['r2'], 1 only after ['r3'], 1 changed"
+    assert found[1] == "  rm_runs/r1: state: 'SUCCESS' -> 'FAILED'"
+    assert len(found) == 2 and diff_collections(before, before) == []
+
+
+def test_fired_tick_runs_leave_out_refused_ones() -> None:
+    events = [{"type": "TickFired", "stream_id": "s", "data": {"run_id": "r1", "nominal": "t1"}},
+              {"type": "TickFired", "stream_id": "s", "data": {"run_id": "r2", "nominal": "t2"}},
+              {"type": "TickFailed", "stream_id": "s", "data": {"run_id": "r2", "nominal": "t2"}},
+              {"type": "TickSkipped", "stream_id": "s", "data": {"nominal": "t3"}}]
+    assert fired_tick_runs(events) == {"r1": "tick:s@t1"}
