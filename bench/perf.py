@@ -320,14 +320,27 @@ class RawPost:
         self.opened = 0
 
     async def post(self, path: str, body: bytes) -> int:
-        conn = self.idle.pop() if self.idle else None
-        if conn is None:
-            conn = await asyncio.open_connection(self.host, self.port)
-            self.opened += 1
-        reader, writer = conn
-        writer.write((f"POST {self.prefix}{path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}"
-                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
-        status = int((await reader.readline()).split()[1])
+        request = (f"POST {self.prefix}{path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}"
+                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        while True:
+            reused = bool(self.idle)
+            if reused:
+                conn = self.idle.pop()
+            else:
+                conn = await asyncio.open_connection(self.host, self.port)
+                self.opened += 1
+            reader, writer = conn
+            try:
+                writer.write(request)
+                first = await reader.readline()
+            except (ConnectionError, OSError):
+                first = b""
+            if first:
+                break
+            writer.close()
+            if not reused:  # a fresh connection that answers nothing is an error; an idle one timed out
+                raise ConnectionError("the server closed the connection without answering")
+        status = int(first.split()[1])
         length, keep = 0, True
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
