@@ -5,12 +5,16 @@
     uv run python bench/perf.py --only chain,latency
     EXECUTOR_WARM_WORKER=false uv run python bench/perf.py   # attempts from cold interpreters
     uv run python bench/perf.py --url http://127.0.0.1:8000  # a running deployment (`make up`)
+    uv run python bench/perf.py --distributed    # start the distributed mode here (Kafka + MongoDB-wire)
 
-Without ``--url`` it starts ``tauro dev`` (the embedded platform: one process, SQLite event
+Without ``--url`` or ``--distributed`` it starts ``tauro dev`` (the embedded platform: one process, SQLite event
 store) in a fresh temporary data folder, with the rate limit off and ``MAX_CONCURRENT_RUNS``
 100, and stops it at the end. With ``--url`` it drives that deployment through the same REST
 API; the key comes from ``--api-key``, ``TAURO_API_KEY`` or ``.tauro/dist/admin-key`` (what
 ``make up`` writes); start it with ``RATE_LIMIT_ENABLED=false`` or the rate limit answers 429.
+``--distributed`` starts runs, executor, scheduler and gateway as separate processes on the
+Kafka and MongoDB-wire servers of ``--kafka`` / ``--mongo`` (loopback only), in a fresh
+namespace and database that are deleted at the end.
 The ``python`` nodes call ``bench/noop.py:noop`` (a relative path: the executor's working
 directory must be the repository root, as with ``make run`` / ``make up``); the ``shell`` nodes
 run ``true``.
@@ -70,6 +74,11 @@ NODE_CONFIG: dict[str, dict[str, Any]] = {
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running deployment (default: start an embedded platform)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="start the distributed mode here (separate processes, real Kafka + MongoDB-wire)")
+    parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"))
+    parser.add_argument("--mongo", default=os.environ.get(
+        "MONGODB_URL", "mongodb://127.0.0.1:27018/?directConnection=true&retryWrites=false"))
     parser.add_argument("--api-key", default=os.environ.get("TAURO_API_KEY"))
     parser.add_argument("--only", default=",".join(FIGURES), help=f"comma-separated subset of {FIGURES}")
     parser.add_argument("--kinds", default=",".join(KINDS), help="node kinds of the chain/latency figures")
@@ -165,6 +174,75 @@ class Embedded:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+class Distributed:
+    """The distributed mode started here: runs, executor, scheduler and gateway as separate
+    processes on real Kafka and the MongoDB-wire server, in a fresh namespace and database
+    (deleted at the end) -- like ``make up`` without touching its ``.tauro/dist`` or port."""
+
+    SERVICES = ("runs", "executor", "scheduler", "gateway")
+
+    def __init__(self, work: Path, kafka: str, mongo: str) -> None:
+        self.work, self.kafka, self.mongo = work, kafka, mongo
+        self.port = free_port()
+        self.namespace = f"bench{int(time.time())}{os.getpid()}."
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, within: float = 120.0) -> str:
+        hosts = {h.rsplit(":", 1)[0] for h in self.kafka.split(",")} | {urlparse(self.mongo).hostname or ""}
+        if not hosts <= LOOPBACK:
+            raise SystemExit(f"refusing non-loopback hosts: {sorted(hosts - LOOPBACK)}")
+        (self.work / "pipelines").mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TAURO_", "KAFKA_", "MONGODB_"))}
+        env.update({
+            "TAURO_MODE": "distributed", "SECRET_KEY": os.urandom(24).hex(), "ENABLE_AUTH": "false",
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka, "MONGODB_URL": self.mongo,
+            "MONGODB_DATABASE": self.namespace.rstrip("."), "TAURO_NAMESPACE": self.namespace,
+            "TAURO_WORK_DIR": str(self.work / "work"), "TAURO_OUTPUT_DIR": str(self.work / "output"),
+            "PIPELINES_DIR": str(self.work / "pipelines"), "PORT": str(self.port), "LOG_LEVEL": "WARNING",
+            "RATE_LIMIT_ENABLED": "false", "MAX_CONCURRENT_RUNS": "100", "COMMAND_TIMEOUT_SECONDS": "30",
+        })
+        deadline = time.monotonic() + within
+        for name in self.SERVICES:
+            log = self.work / f"{name}.log"
+            with log.open("ab") as out:
+                process = subprocess.Popen([sys.executable, "-m", f"tauro_{name}"], env=env, cwd=ROOT,
+                                           stdout=out, stderr=out, start_new_session=True)
+            self.processes.append(process)
+            while f"tauro {name}: ready" not in log.read_text(errors="replace"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{name} did not start; see {log}")
+                time.sleep(0.2)
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        from pymongo import MongoClient
+
+        with MongoClient(self.mongo) as client:
+            client.drop_database(self.namespace.rstrip("."))
+        asyncio.run(self._delete_topics())
+
+    async def _delete_topics(self) -> None:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)
+        await admin.start()
+        try:
+            names = [t for t in await admin.list_topics() if t.startswith(self.namespace)]
+            if names:
+                await admin.delete_topics(names)
+        finally:
+            await admin.close()
 
 
 def api_key(args: argparse.Namespace) -> str | None:
@@ -420,10 +498,13 @@ async def run_figures(args: argparse.Namespace, url: str) -> None:
                 figure(f"overhead.{kind}", f"attempt duration - node time: {dist(bench.overheads[kind])}")
 
 
-def describe(url: str, embedded: bool) -> None:
+def describe(url: str, embedded: bool, started: bool = True) -> None:
     cpus = os.cpu_count()
     warm = os.environ.get("EXECUTOR_WARM_WORKER", "default")
-    mode = "embedded (started here)" if embedded else f"deployment at {url}"
+    if started:
+        mode = "embedded (started here)" if embedded else "distributed (started here: Kafka + MongoDB-wire)"
+    else:
+        mode = f"deployment at {url}"
     print(f"# tauro bench: {mode}; {cpus} CPUs; python {sys.version.split()[0]}; "
           f"EXECUTOR_WARM_WORKER={warm}; load average {os.getloadavg()[0]:.2f}", flush=True)
 
@@ -434,14 +515,14 @@ def main() -> None:
         host = urlparse(args.url).hostname or ""
         if host not in LOOPBACK:
             raise SystemExit(f"refusing a non-loopback deployment: {host}")
-        describe(args.url, embedded=False)
+        describe(args.url, embedded=False, started=False)
         asyncio.run(run_figures(args, args.url))
         return
     work = Path(tempfile.mkdtemp(prefix="tauro-bench-"))
-    platform = Embedded(work)
+    platform: Embedded | Distributed = Distributed(work, args.kafka, args.mongo) if args.distributed else Embedded(work)
     try:
         url = platform.start()
-        describe(url, embedded=True)
+        describe(url, embedded=not args.distributed)
         asyncio.run(run_figures(args, url))
     finally:
         platform.stop()
