@@ -46,6 +46,7 @@ up() {
   for _ in $(seq 1 60); do
     if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
       echo; echo "Tauro (distributed) is up:"
+      echo "  UI:    http://127.0.0.1:$PORT/ui  (sign in with the admin API key below)"
       echo "  API:   http://127.0.0.1:$PORT/api/v1"
       echo "  Docs:  http://127.0.0.1:$PORT/docs"
       echo "  Logs:  $DIST/*.log    Stop: make down"

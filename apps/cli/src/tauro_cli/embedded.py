@@ -50,6 +50,7 @@ async def start_embedded(adapters: Adapters, settings: Settings) -> EmbeddedPlat
     base = f"http://{settings.host}:{settings.port}"
     print(
         f"\nTauro is running (embedded mode, data in {settings.tauro_data_dir}).\n"
+        f"  UI:      {base}/ui\n"
         f"  API:     {base}/api/v1\n  Docs:    {base}/docs  (ReDoc: {base}/redoc)\n"
         f"  Health:  {base}/health\n  Pipelines loaded from {settings.pipelines_dir}: {loaded}\n"
         "Press Ctrl+C to stop.\n",

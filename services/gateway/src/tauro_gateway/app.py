@@ -26,6 +26,7 @@ from tauro_gateway.routes import (
 from tauro_gateway.routes.notifications import router as notifications_router
 from tauro_gateway.security.authorize import authorize
 from tauro_gateway.security.install import install_security
+from tauro_gateway.ui import install_ui
 
 API_PREFIX = "/api/v1"
 
@@ -42,6 +43,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     install_docs(app)
+    install_ui(app)
     for router in (projects.router, pipelines.router, runs.router, schedules.router, streams.router, system.router):
         app.include_router(router, prefix=API_PREFIX)
     for router in (configs.router, logs.router, api_keys.router, auth.router, dead_letters.router,

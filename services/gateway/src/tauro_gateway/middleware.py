@@ -23,8 +23,8 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 ]
-# The API docs pages load their own scripts and styles, so they get a looser policy.
-DOCS_PATHS = ("/docs", "/redoc", "/static/docs")
+# The API docs pages and the UI load their own scripts and styles, so they get a looser policy.
+DOCS_PATHS = ("/docs", "/redoc", "/static/docs", "/ui")  # /ui: Tauro UI (ui.py sets its own policy)
 
 
 class _TooLarge(Exception):

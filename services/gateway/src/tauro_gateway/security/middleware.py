@@ -24,7 +24,7 @@ from tauro_gateway.middleware import error_body
 from tauro_gateway.security.authn import Authenticator, AuthError, challenge
 from tauro_gateway.security.principal import ANONYMOUS, Principal
 from tauro_gateway.security.ratelimit import FailureLimiter, RateLimiter, Verdict
-from tauro_gateway.security.rules import DOCS, NO_RULE, Access, Rule, rule_for
+from tauro_gateway.security.rules import DOCS, NO_RULE, UI, Access, Rule, rule_for
 
 log = logging.getLogger("tauro.gateway.security")
 
@@ -44,7 +44,9 @@ def route_rule(scope: Scope) -> Rule | None:
     for route, template in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return DOCS if template is None else rule_for(scope["method"], template) or NO_RULE
+            if template is None:
+                return UI if scope["path"] == "/" or scope["path"].startswith("/ui") else DOCS
+            return rule_for(scope["method"], template) or NO_RULE
     return None
 
 

@@ -190,6 +190,10 @@ NO_RULE = Rule(Access.GLOBAL)
 DOCS = public()
 """Routes outside the OpenAPI document that FastAPI serves itself (``/docs``, ``/openapi.json``)."""
 
+UI = public(rate_limited=False)
+"""Tauro UI's page and static files (``/ui``, ``ui.py``): public and not counted against the rate
+limit (a page load fetches a dozen modules); the API calls it makes carry the user's key and count."""
+
 
 def rule_for(method: str, path: str) -> Rule | None:
     return RULES.get((method.upper(), path))
