@@ -241,7 +241,15 @@ def test_schedule_preview_and_backfill(browser: Any, ui_platform: Platform) -> N
     assert ui_platform.call("GET", f"/schedules/{schedule_id}")["data"]["enabled"] is False
     click(browser, css(browser, "#toggle-schedule"))  # and enable it again
     wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#toggle-schedule").text == "Disable", 20, "enabled")
-    go(browser, ui_platform.base, f"/schedules/{schedule_id}", "tbody")
+    click(browser, css(browser, "#edit-schedule"))
+    expression = css(browser, "#sched-expression")
+    assert expression.get_attribute("value") == "30 6 * * MON-FRI"
+    fill(expression, "0 7 * * *")
+    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#preview-list time").get_attribute("datetime")
+             .endswith(("T06:00:00.000Z", "T05:00:00.000Z")), 10, "the preview of the new rule (07:00 in Paris)")
+    click(browser, css(browser, "#save-schedule"))
+    wait_for(browser, lambda d: "CRON 0 7 * * *" in d.find_element(By.CSS_SELECTOR, "main").text, 20, "the saved rule")
+    assert ui_platform.call("GET", f"/schedules/{schedule_id}")["data"]["expression"] == "0 7 * * *"
     assert "backfill" in css(browser, "main").text
     full_page(browser, "schedule")
 
@@ -343,3 +351,14 @@ def test_keyboard_navigation_has_labels_and_focus(browser: Any, ui_platform: Pla
     assert outline != "none"
     focused.send_keys(Keys.ENTER)
     wait_for(browser, lambda d: "#/runs" in d.current_url, 10, "keyboard navigation")
+
+
+def test_api_errors_are_shown_with_their_message(browser: Any, ui_platform: Platform) -> None:
+    go(browser, ui_platform.base, "/runs/run_doesnotexist", "main .error")
+    error = css(browser, "main .error").text
+    assert "NOT_FOUND" in error and "run_doesnotexist" in error and "request req_" in error
+    assert css(browser, "main h1").text == "Something went wrong"
+    go(browser, ui_platform.base, "/no/such/page", "main .error")
+    assert "no page at /no/such/page" in css(browser, "main .error").text
+    refused = console_errors(browser)  # the browser logs the 404 answer it got: expected here
+    assert refused and all("404" in message for message in refused)

@@ -76,7 +76,7 @@ export async function runPage({ params, onLeave }) {
     catch (err) { clear(actionErr, errorBox(err)); }
     finally { inflight = false; }
   }
-  function schedule(ms = 700) { if (!timer) timer = setTimeout(() => { timer = null; refresh(); }, ms); }
+  function schedule(ms = 1500) { if (!timer) timer = setTimeout(() => { timer = null; refresh(); }, ms); }
   const slow = setInterval(() => { if (!TERMINAL.has(run.state) && Date.now() - lastRefresh > 4000) refresh(); }, 2000);
 
   // ---- the log ----

@@ -50,6 +50,7 @@ export async function runsList({ query }) {
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply"), button("Clear", () => setQuery({}), { class: "secondary" })));
   return h("div", { class: "page" },
     h("div", { class: "page-head" }, h("h1", {}, "Runs"),
+      button("Refresh", () => navigate(`/runs${query.toString() ? `?${query}` : ""}`), { class: "secondary" }),
       can("execute") ? link("#/runs/new", "New run", { class: "button", id: "new-run" }) : null),
     form,
     table([
