@@ -149,6 +149,12 @@ def test_run_example_pipeline_live(browser: Any, ui_platform: Platform) -> None:
               for li in browser.find_elements(By.CSS_SELECTOR, "#log li") if li.is_displayed()}
     assert levels <= {"WARNING", "ERROR", "CRITICAL"}
     Select(css(browser, "#log-level")).select_by_value("DEBUG")
+    css(browser, "#run-dag g.node[data-node=load_orders]").send_keys(Keys.ENTER)  # a task, from the keyboard
+    assert Select(css(browser, "#log-node")).first_selected_option.get_attribute("value") == "load_orders"
+    nodes_shown = {li.get_attribute("data-node") for li in browser.find_elements(By.CSS_SELECTOR, "#log li")
+                   if li.is_displayed()}
+    assert nodes_shown == {"load_orders"}
+    Select(css(browser, "#log-node")).select_by_value("")
     assert css(browser, "#gantt svg rect.attempt.at-succeeded")
     full_page(browser, "run")
     dark = [{"name": "prefers-color-scheme", "value": "dark"}]
@@ -333,11 +339,18 @@ def test_overview_with_1000_runs_renders_fast_and_fits_a_phone(browser: Any, ui_
 
 def test_keyboard_navigation_has_labels_and_focus(browser: Any, ui_platform: Platform) -> None:
     sign_in(browser, ui_platform.base, ui_platform.admin_key)
+    routes = ["/", "/runs", f"/runs/new?project_id={state['project']}", f"/runs/{state['run']}", "/projects",
+              f"/projects/{state['project']}", f"/pipelines/{state['pipeline']}", "/schedules",
+              f"/schedules/new?project_id={state['project']}", "/streams", "/access"]
+    for route in routes:
+        go(browser, ui_platform.base, route, "main h1")
+        time.sleep(0.3)  # forms fill in after the heading (a pipeline's parameters)
+        unlabelled = browser.execute_script("""
+            return [...document.querySelectorAll('main input, main select, main textarea, main button')].filter(el =>
+              !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+              .map(el => el.outerHTML.slice(0, 80))""")
+        assert unlabelled == [], f"controls without a label on #{route}"
     go(browser, ui_platform.base, "/runs", "form.filters")
-    unlabelled = browser.execute_script("""
-        return [...document.querySelectorAll('main input, main select, main textarea')].filter(el =>
-          !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name || el.id)""")
-    assert unlabelled == []
     browser.refresh()  # focus starts at the top of a freshly loaded page
     css(browser, "form.filters")
     keys = ActionChains(browser)
