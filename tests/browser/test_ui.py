@@ -298,7 +298,16 @@ def test_viewer_cannot_see_the_start_button(browser: Any, ui_platform: Platform)
     assert not browser.find_elements(By.CSS_SELECTOR, "#create-project")
     go(browser, base, "/access", "#my-roles")
     assert not browser.find_elements(By.CSS_SELECTOR, "#issue-key")
-    sign_in(browser, base, ui_platform.admin_key)
+
+    sign_in(browser, base, ui_platform.admin_key)  # an admin revokes the key
+    go(browser, base, "/access", "#keys table")
+    row = next(tr for tr in browser.find_elements(By.CSS_SELECTOR, "#keys tbody tr") if "dashboard-viewer" in tr.text)
+    click(browser, row.find_element(By.XPATH, ".//button[text()='Revoke']"))
+    wait_for(browser, lambda d: d.switch_to.alert, 10, "the confirmation").accept()
+    wait_for(browser, lambda d: "revoked" in next(tr.text for tr in d.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
+                                                   if "dashboard-viewer" in tr.text), 20, "the key revoked")
+    with pytest.raises(AssertionError, match="401"):
+        ui_platform.call("GET", "/auth/whoami", key=viewer_key)
 
 
 def test_overview_with_1000_runs_renders_fast_and_fits_a_phone(browser: Any, ui_platform: Platform) -> None:
