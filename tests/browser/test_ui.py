@@ -9,10 +9,11 @@ second with 1,000 runs stored; no console error anywhere. The screenshots in doc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -22,6 +23,7 @@ from tests.browser.support import resources_outside, wait_for
 from tests.browser.ui_support import Platform, console_errors, full_page, screenshot, ui_platform
 
 __all__ = ["ui_platform"]
+T = TypeVar("T")
 LONG_PIPELINE = {
     "name": "slow_job", "description": "Sleeps for two minutes",
     "nodes": [{"id": "prepare", "type": "shell", "config": {"command": ["echo", "preparing"]}},
@@ -38,8 +40,18 @@ def no_console_errors(browser: Any) -> Iterator[None]:
     assert console_errors(browser) == []
 
 
+def wait(driver: Any, condition: Callable[[Any], T], timeout: float = 30, what: str = "") -> T:
+    """``wait_for``, where an element replaced by a re-render (stale) counts as not yet."""
+    def settled(d: Any) -> Any:
+        try:
+            return condition(d)
+        except StaleElementReferenceException:
+            return False
+    return wait_for(driver, settled, timeout, what)
+
+
 def css(driver: Any, selector: str) -> Any:
-    return wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, selector), 20, selector)
+    return wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, selector), 20, selector)
 
 
 def click(driver: Any, element: Any) -> None:
@@ -58,7 +70,7 @@ def go(driver: Any, base: str, route: str, ready: str = "main h1") -> None:
         driver.refresh()  # the same URL again would only be a fragment navigation
     else:
         driver.get(url)
-    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ready), 20, f"{ready} on #{route}")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ready), 20, f"{ready} on #{route}")
 
 
 def fill(element: Any, text: str) -> None:
@@ -75,23 +87,23 @@ def sign_in(driver: Any, base: str, key: str) -> None:
     assert "#/signin" in driver.current_url
     field.send_keys(key)
     click(driver, css(driver, "#sign-in"))
-    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#signout"), 20, "signed in")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#signout"), 20, "signed in")
 
 
 def test_sign_in_and_overview(browser: Any, ui_platform: Platform) -> None:
     base = ui_platform.base
     browser.get(f"{base}/")  # / redirects to the UI
-    wait_for(browser, lambda d: "/ui/" in d.current_url, 10, "the redirect to /ui/")
+    wait(browser, lambda d: "/ui/" in d.current_url, 10, "the redirect to /ui/")
     go(browser, base, "/", "#api-key")
     css(browser, "#api-key").send_keys("tk_not_a_real_key")
     click(browser, css(browser, "#sign-in"))
-    error = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "main .error"), 10, "the refusal")
+    error = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "main .error"), 10, "the refusal")
     assert "UNAUTHORIZED" in error.text
     console_errors(browser)  # the 401 of that refused key is expected
     sign_in(browser, base, ui_platform.admin_key)
     assert browser.execute_script("return sessionStorage.getItem('tauro.apiKey')") == ui_platform.admin_key
     assert browser.execute_script("return localStorage.length") == 0
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "ul.health li.ck-ok"), 20, "health checks")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "ul.health li.ck-ok"), 20, "health checks")
     assert "admin" in css(browser, "#who").text
     assert resources_outside(browser, base) == []
 
@@ -102,13 +114,13 @@ def test_create_project(browser: Any, ui_platform: Platform) -> None:
     css(browser, "#project-description").send_keys("Daily orders and revenue")
     css(browser, "#project-owner").send_keys("data-team")
     click(browser, css(browser, "#create-project"))
-    wait_for(browser, lambda d: "#/projects/proj_" in d.current_url, 20, "the project page")
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "main h1").text == "Project analytics", 20,
+    wait(browser, lambda d: "#/projects/proj_" in d.current_url, 20, "the project page")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "main h1").text == "Project analytics", 20,
              "the project's heading")
     state["project"] = browser.current_url.split("#/projects/")[1]
     fill(css(browser, "#edit-description"), "Daily orders, revenue and refunds")
     click(browser, css(browser, "#save-project"))
-    wait_for(browser, lambda d: "refunds" in d.find_element(By.CSS_SELECTOR, "main").text, 20, "the saved description")
+    wait(browser, lambda d: "refunds" in d.find_element(By.CSS_SELECTOR, "main").text, 20, "the saved description")
     go(browser, ui_platform.base, "/projects", "table")
     assert "analytics" in css(browser, "table").text
     full_page(browser, "projects")
@@ -118,15 +130,15 @@ def test_run_example_pipeline_live(browser: Any, ui_platform: Platform) -> None:
     base, project = ui_platform.base, state["project"]
     go(browser, base, f"/runs/new?project_id={project}", "#create-run")
     Select(css(browser, "select[name=pipeline_id]")).select_by_value("pipe_daily_etl")
-    date = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "input[name='param:date']"), 10,
+    date = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "input[name='param:date']"), 10,
                     "the date parameter read from the pipeline")
     date.send_keys("2025-11-18")
     css(browser, "input[name=tags]").send_keys("team:data")
     click(browser, css(browser, "#create-run"))
-    wait_for(browser, lambda d: "#/runs/run_" in d.current_url, 20, "the run page")
+    wait(browser, lambda d: "#/runs/run_" in d.current_url, 20, "the run page")
     css(browser, "#run-dag svg")
     browser.execute_script("window.__same_page = true")
-    wait_for(browser, lambda d: run_state(d) == "SUCCESS", 60, "the run to reach SUCCESS")
+    wait(browser, lambda d: run_state(d) == "SUCCESS", 60, "the run to reach SUCCESS")
     nodes = browser.find_elements(By.CSS_SELECTOR, "#run-dag g.node")
     assert {n.get_attribute("data-node"): n.get_attribute("data-state") for n in nodes} == {
         "extract_orders": "SUCCESS", "transform_orders": "SUCCESS", "load_orders": "SUCCESS"}
@@ -135,7 +147,7 @@ def test_run_example_pipeline_live(browser: Any, ui_platform: Platform) -> None:
     assert ui_platform.call("GET", f"/runs/{state['run']}")["data"]["params"] == {"date": "2025-11-18"}
 
     # the log: every line, then filtered by level and by text; a dropped connection resumes
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#log-status").text == "ended", 30,
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#log-status").text == "ended", 30,
              "the end of the log")
     lines = browser.find_elements(By.CSS_SELECTOR, "#log li")
     assert len(lines) >= 6 and any("load_orders" in li.text for li in lines)
@@ -174,16 +186,16 @@ def test_cancel_long_run(browser: Any, ui_platform: Platform) -> None:
        "#create-run")
     click(browser, css(browser, "#create-run"))
     running = "#run-dag g.node[data-state=RUNNING][data-node=sleep_long]"
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, running), 40, "the long task to run")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, running), 40, "the long task to run")
     # the log stream resumes after a dropped connection, without repeating a line
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#log-status").text == "live", 20, "a live log")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#log-status").text == "live", 20, "a live log")
     before = [li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "#log li")]
     click(browser, css(browser, "#log-reconnect"))
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#log-status").text == "live", 20, "the log to resume")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#log-status").text == "live", 20, "the log to resume")
     after = [li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "#log li")]
     assert after[:len(before)] == before and len(after) == len(set(after))
     click(browser, css(browser, "#cancel-run"))
-    wait_for(browser, lambda d: run_state(d) == "CANCELLED", 30, "the run to be cancelled")
+    wait(browser, lambda d: run_state(d) == "CANCELLED", 30, "the run to be cancelled")
     run_id = browser.current_url.split("#/runs/")[1]
     assert ui_platform.call("GET", f"/runs/{run_id}")["data"]["state"] == "CANCELLED"
     assert not browser.find_elements(By.CSS_SELECTOR, "#cancel-run")
@@ -200,7 +212,7 @@ def test_config_version_diff(browser: Any, ui_platform: Platform) -> None:
     text = text.replace('"120"', '"90"')
     browser.execute_script("arguments[0].value = arguments[1]", editor, text)
     click(browser, css(browser, "#save-definition"))
-    wait_for(browser, lambda d: "left=1&right=2" in d.current_url, 20, "the diff of v1 and v2")
+    wait(browser, lambda d: "left=1&right=2" in d.current_url, 20, "the diff of v1 and v2")
     diff = css(browser, "#diff table.diff")
     removed = " ".join(td.text for td in diff.find_elements(By.CSS_SELECTOR, "td.del"))
     added = " ".join(td.text for td in diff.find_elements(By.CSS_SELECTOR, "td.add"))
@@ -215,7 +227,7 @@ def test_schedule_preview_and_backfill(browser: Any, ui_platform: Platform) -> N
     css(browser, "#sched-description").send_keys("Orders every morning")
     fill(css(browser, "#sched-expression"), "30 6 * * MON-FRI")
     fill(css(browser, "#sched-timezone"), "Europe/Paris")
-    items = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#preview-list li"), 10, "the preview")
+    items = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#preview-list li"), 10, "the preview")
     assert len(items) == 10
     stamps = [li.find_element(By.TAG_NAME, "time").get_attribute("datetime") for li in items]
     assert all(s.endswith(":30:00.000Z") for s in stamps) and stamps == sorted(stamps)
@@ -224,7 +236,8 @@ def test_schedule_preview_and_backfill(browser: Any, ui_platform: Platform) -> N
     fill(css(browser, "#sched-expression"), "30 6 * * MON-FRI")
     full_page(browser, "schedule-new")
     click(browser, css(browser, "#save-schedule"))
-    wait_for(browser, lambda d: "#/schedules/" in d.current_url and "new" not in d.current_url, 20, "the schedule page")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "main h1").text == "Schedule Orders every morning", 20,
+         "the schedule page")
     schedule_id = browser.current_url.split("#/schedules/")[1]
     schedule = ui_platform.call("GET", f"/schedules/{schedule_id}")["data"]
     rule = (schedule["kind"], schedule["expression"], schedule["timezone"])
@@ -234,27 +247,27 @@ def test_schedule_preview_and_backfill(browser: Any, ui_platform: Platform) -> N
 
     fill(css(browser, "#bf-count"), "2")
     click(browser, css(browser, "#bf-dry-run"))
-    rows = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#backfill-result tbody tr"), 20, "the dry run")
+    rows = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#backfill-result tbody tr"), 20, "the dry run")
     assert len(rows) == 2 and all("WOULD_CREATE" in r.text for r in rows)
     assert ui_platform.call("GET", f"/runs?schedule_id={schedule_id}")["meta"]["total"] == 0
     click(browser, css(browser, "#bf-confirm"))
     done = css(browser, "#backfill-done")
     assert "2 run(s) queued of 2" in done.text
-    wait_for(browser, lambda d: ui_platform.call("GET", f"/runs?schedule_id={schedule_id}")["meta"]["total"] == 2,
+    wait(browser, lambda d: ui_platform.call("GET", f"/runs?schedule_id={schedule_id}")["meta"]["total"] == 2,
              20, "the backfill's two runs")
     click(browser, css(browser, "#toggle-schedule"))  # disable it
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#toggle-schedule").text == "Enable", 20, "disabled")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#toggle-schedule").text == "Enable", 20, "disabled")
     assert ui_platform.call("GET", f"/schedules/{schedule_id}")["data"]["enabled"] is False
     click(browser, css(browser, "#toggle-schedule"))  # and enable it again
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#toggle-schedule").text == "Disable", 20, "enabled")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#toggle-schedule").text == "Disable", 20, "enabled")
     click(browser, css(browser, "#edit-schedule"))
     expression = css(browser, "#sched-expression")
     assert expression.get_attribute("value") == "30 6 * * MON-FRI"
     fill(expression, "0 7 * * *")
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#preview-list time").get_attribute("datetime")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#preview-list time").get_attribute("datetime")
              .endswith(("T06:00:00.000Z", "T05:00:00.000Z")), 10, "the preview of the new rule (07:00 in Paris)")
     click(browser, css(browser, "#save-schedule"))
-    wait_for(browser, lambda d: "CRON 0 7 * * *" in d.find_element(By.CSS_SELECTOR, "main").text, 20, "the saved rule")
+    wait(browser, lambda d: "CRON 0 7 * * *" in d.find_element(By.CSS_SELECTOR, "main").text, 20, "the saved rule")
     assert ui_platform.call("GET", f"/schedules/{schedule_id}")["data"]["expression"] == "0 7 * * *"
     assert "backfill" in css(browser, "main").text
     full_page(browser, "schedule")
@@ -263,10 +276,10 @@ def test_schedule_preview_and_backfill(browser: Any, ui_platform: Platform) -> N
 def test_streams_start_and_stop(browser: Any, ui_platform: Platform) -> None:
     go(browser, ui_platform.base, "/streams", "#start-stream")
     click(browser, css(browser, "#start-stream"))
-    stop = wait_for(browser, lambda d: d.find_element(By.XPATH, "//button[text()='Stop']"), 20, "a running stream")
+    stop = wait(browser, lambda d: d.find_element(By.XPATH, "//button[text()='Stop']"), 20, "a running stream")
     full_page(browser, "streams")
     stop.click()
-    wait_for(browser, lambda d: not d.find_elements(By.XPATH, "//button[text()='Stop']"), 30, "the stream to stop")
+    wait(browser, lambda d: not d.find_elements(By.XPATH, "//button[text()='Stop']"), 30, "the stream to stop")
     states = [x["state"] for x in ui_platform.call("GET", "/stream/status")["data"]]
     assert states and all(s in ("STOPPING", "STOPPED") for s in states)
 
@@ -283,7 +296,7 @@ def test_viewer_cannot_see_the_start_button(browser: Any, ui_platform: Platform)
     click(browser, css(browser, "#issue-key"))
     viewer_key = css(browser, "#issued-key").text
     assert viewer_key
-    wait_for(browser, lambda d: "dashboard-viewer" in d.find_element(By.CSS_SELECTOR, "#keys table").text, 10,
+    wait(browser, lambda d: "dashboard-viewer" in d.find_element(By.CSS_SELECTOR, "#keys table").text, 10,
              "the new key in the list")
     full_page(browser, "access")
 
@@ -301,11 +314,12 @@ def test_viewer_cannot_see_the_start_button(browser: Any, ui_platform: Platform)
 
     sign_in(browser, base, ui_platform.admin_key)  # an admin revokes the key
     go(browser, base, "/access", "#keys table")
-    row = next(tr for tr in browser.find_elements(By.CSS_SELECTOR, "#keys tbody tr") if "dashboard-viewer" in tr.text)
-    click(browser, row.find_element(By.XPATH, ".//button[text()='Revoke']"))
-    wait_for(browser, lambda d: d.switch_to.alert, 10, "the confirmation").accept()
-    wait_for(browser, lambda d: "revoked" in next(tr.text for tr in d.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
-                                                   if "dashboard-viewer" in tr.text), 20, "the key revoked")
+    revoke = "//div[@id='keys']//tr[td[text()='dashboard-viewer']]//button[text()='Revoke']"
+    click(browser, wait(browser, lambda d: d.find_element(By.XPATH, revoke), 10, "the Revoke button"))
+    wait(browser, lambda d: d.switch_to.alert, 10, "the confirmation").accept()
+    row_text = ("return [...document.querySelectorAll('#keys tbody tr')]"
+                ".find(tr => tr.textContent.includes('dashboard-viewer'))?.textContent || ''")
+    wait(browser, lambda d: "revoked" in d.execute_script(row_text), 20, "the key revoked")
     with pytest.raises(AssertionError, match="401"):
         ui_platform.call("GET", "/auth/whoami", key=viewer_key)
 
@@ -319,7 +333,7 @@ def test_overview_with_1000_runs_renders_fast_and_fits_a_phone(browser: Any, ui_
     go(browser, ui_platform.base, "/runs", "table")
     started = time.monotonic()
     browser.get(f"{ui_platform.base}/ui/#/")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart") and d.find_elements(By.CSS_SELECTOR,
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart") and d.find_elements(By.CSS_SELECTOR,
                                                                                                  "ul.health"),
              10, "the overview")
     elapsed = time.monotonic() - started
@@ -329,7 +343,7 @@ def test_overview_with_1000_runs_renders_fast_and_fits_a_phone(browser: Any, ui_
     go(browser, ui_platform.base, "/runs?tag=seed:bulk", "table")
     assert "1000 run(s)" in css(browser, "caption").text
     click(browser, css(browser, ".pager button:last-child"))
-    wait_for(browser, lambda d: "offset=20" in d.current_url, 10, "the next page")
+    wait(browser, lambda d: "offset=20" in d.current_url, 10, "the next page")
     full_page(browser, "runs")
 
     size = browser.get_window_size()
@@ -372,7 +386,7 @@ def test_keyboard_navigation_has_labels_and_focus(browser: Any, ui_platform: Pla
     outline = browser.execute_script("return getComputedStyle(arguments[0]).outlineStyle", focused)
     assert outline != "none"
     focused.send_keys(Keys.ENTER)
-    wait_for(browser, lambda d: "#/runs" in d.current_url, 10, "keyboard navigation")
+    wait(browser, lambda d: "#/runs" in d.current_url, 10, "keyboard navigation")
 
 
 def test_api_errors_are_shown_with_their_message(browser: Any, ui_platform: Platform) -> None:
