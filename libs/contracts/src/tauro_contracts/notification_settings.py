@@ -83,6 +83,23 @@ def private_host_problem(url: str) -> str | None:
     return f"{host} is a private, loopback or link-local address" if private else None
 
 
+_ADDRESS = {"type": "string", "maxLength": 320, "pattern": EMAIL_PATTERN.pattern}
+EMAIL_SHAPE: dict[str, Any] = {"anyOf": [
+    _ADDRESS, {"type": "array", "items": _ADDRESS, "maxItems": MAX_RECIPIENTS}, {"type": "null"}]}
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join((
+    f"(?:{_H}:){{7}}{_H}", f"(?:{_H}:){{1,7}}:", f"(?:{_H}:){{1,6}}:{_H}", f"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}",
+    f"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}", f"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}", f"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+    f"{_H}:(?::{_H}){{1,6}}", f":(?:(?::{_H}){{1,7}}|:)"))
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_PATTERN = re.compile(
+    rf"^https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[(?:{_IPV6})\])(?::{_PORT})?(?:[/?#]\S*)?$")
+URL_SHAPE: dict[str, Any] = {"pattern": URL_PATTERN.pattern}
+"""The shapes the validators below check, declared in the schema too (OpenAPI, client generators, fuzzers):
+the API accepts exactly what they describe; whether a webhook's host is private is checked at the
+gateway (422 ``private_address``)."""
+
+
 class NotificationSettings(BaseModel):
     """When a run ends, whom to tell. ``null`` fields are inherited (run > schedule > pipeline);
     after inheritance a missing flag is false, except ``on_timeout``, which follows ``on_failure``."""
@@ -94,8 +111,9 @@ class NotificationSettings(BaseModel):
                                     "(unset: as on_failure)")
     on_cancel: bool | None = Field(default=None, description="Notify when the run ends CANCELLED")
     email: str | list[str] | None = Field(default=None, description="One address, or a list of addresses "
-                                          f"(at most {MAX_RECIPIENTS})", examples=["alerts@company.com"])
-    webhook_url: str | None = Field(default=None, max_length=MAX_URL_LENGTH,
+                                          f"(at most {MAX_RECIPIENTS})", examples=["alerts@company.com"],
+                                          json_schema_extra=EMAIL_SHAPE)
+    webhook_url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, json_schema_extra=URL_SHAPE,
                                     description="http(s) URL that gets a signed JSON POST (Slack-compatible 'text')")
 
     @field_validator("email")
@@ -122,6 +140,8 @@ class NotificationSettings(BaseModel):
         problem = url_problem(value)
         if problem:
             raise ValueError(problem)
+        if not URL_PATTERN.match(value):
+            raise ValueError("a webhook URL is http(s)://host[:port][/path] (a host name, IPv4 or [IPv6] address)")
         return value
 
     def emails(self) -> list[str]:

@@ -10,6 +10,7 @@ from tauro_gateway.context import GatewayContext
 from tauro_gateway.docs import install_docs
 from tauro_gateway.middleware import RequestContextMiddleware
 from tauro_gateway.observability import ObservabilityMiddleware
+from tauro_gateway.openapi_tidy import tidy_parameters
 from tauro_gateway.routes import (
     api_keys,
     auth,
@@ -53,6 +54,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     app.include_router(system.health_router, prefix=API_PREFIX, include_in_schema=False)
     s = ctx.settings
     install_security(app, s)
+    tidy_parameters(app)
     if s.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -26,7 +26,8 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def _invalid(message: str) -> DomainError:
-    return DomainError(ErrorCode.VALIDATION_ERROR, "invalid cursor", [ErrorDetail(field="cursor", message=message)])
+    return DomainError(ErrorCode.VALIDATION_ERROR, "invalid cursor",
+                       [ErrorDetail(field="cursor", message=message, type="invalid_cursor")])
 
 
 def _value(doc: Doc, field: str) -> Any:

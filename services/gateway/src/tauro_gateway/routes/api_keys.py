@@ -37,8 +37,8 @@ class ApiKeyRevoke(BaseModel):
     reason: str = Field(default="revoked", max_length=500)
 
 
-def _invalid(field: str, message: str) -> DomainError:
-    detail = ErrorDetail(field=field, message=message)
+def _invalid(field: str, message: str, kind: str = "value_error") -> DomainError:
+    detail = ErrorDetail(field=field, message=message, type=kind)
     return DomainError(ErrorCode.VALIDATION_ERROR, "invalid API key request", [detail])
 
 
@@ -53,11 +53,11 @@ async def create_api_key(request: Request, ctx: Ctx, body: ApiKeyCreate) -> JSON
     expires = body.expires_at
     if expires is not None:
         if expires.tzinfo is None or expires <= datetime.now(UTC):
-            raise _invalid("expires_at", "must be a future date-time with a time zone")
+            raise _invalid("expires_at", "must be a future date-time with a time zone", "not_in_future")
         expires = expires.astimezone(UTC)
     for i, grant in enumerate(body.grants):
         if grant.project_id is not None and await ctx.read_store.get(collections.PROJECTS, grant.project_id) is None:
-            raise _invalid(f"grants[{i}].project_id", f"project '{grant.project_id}' not found")
+            raise _invalid(f"grants[{i}].project_id", f"project '{grant.project_id}' not found", "not_found")
     issued = apikeys.new_key(secret)
     command = CreateApiKey(key_id=issued.key_id, name=body.name, grants=body.grants, key_hash=issued.key_hash,
                            expires_at=expires)

@@ -73,7 +73,8 @@ async def create_pipeline(request: Request, ctx: Ctx, body: PipelineCreate) -> J
 async def create_project_pipeline(
     request: Request, ctx: Ctx, project_id: ProjectId, body: PipelineBody
 ) -> JSONResponse:
-    return await _define(request, ctx, body, check_id(project_id, "proj_", "project_id"))
+    await ctx.get_live(collections.PROJECTS, check_id(project_id, "proj_", "project_id"), "project")  # path: 404
+    return await _define(request, ctx, body, project_id)
 
 
 @router.get("/pipelines", summary="List pipelines", response_model=ListEnvelope[Pipeline])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
 from tauro_contracts.readmodels import (
@@ -122,12 +123,17 @@ async def _pipeline_exists(ctx: Ctx, project_id: str, pipeline: str) -> bool:
     return found > 0
 
 
+DATE_TIME: dict[str, Any] = {"format": "date-time"}
+MOMENT: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
 def _moment(value: str | None, field: str) -> str | None:
+    """An RFC 3339 date-time (as the schema says), or an ISO-8601 one; a naive one is UTC."""
     if value is None:
         return None
     try:
-        return iso(parse_iso(value))
-    except ValueError:
+        return iso(MOMENT.validate_python(value))
+    except (ValueError, OverflowError):
         raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid filter",
                           [ErrorDetail(field=field, message="must be an ISO-8601 date-time")]) from None
 
@@ -141,9 +147,10 @@ async def list_runs(
     pipeline_id: Annotated[str | None, Query(max_length=140)] = None,
     state: Annotated[str | None, Query(max_length=200, pattern=states_pattern(STATES),
                                        description="State, or several comma-separated")] = None,
-    tag: Annotated[list[str] | None, Query(max_length=300, description="key:value, repeatable")] = None,
-    created_after: Annotated[str | None, Query(max_length=40)] = None,
-    created_before: Annotated[str | None, Query(max_length=40)] = None,
+    tag: Annotated[list[Annotated[str, Field(max_length=300, pattern=r"^[^:]+:.*$")]] | None,
+                   Query(max_length=300, description="key:value, repeatable")] = None,
+    created_after: Annotated[str | None, Query(max_length=40, json_schema_extra=DATE_TIME)] = None,
+    created_before: Annotated[str | None, Query(max_length=40, json_schema_extra=DATE_TIME)] = None,
     schedule_id: Annotated[str | None, Query(max_length=140)] = None,
     cursor: Annotated[str | None, Query(max_length=2000, description="meta.next_cursor of the previous page "
                                         "(with the same sort): the next page, each run once")] = None,

@@ -108,18 +108,26 @@ class ScheduleFields(BaseModel):
                 inner = getattr(self.config, name)
                 if inner is not None and values.setdefault(name, inner) != inner:
                     raise DomainError(ErrorCode.VALIDATION_ERROR, "invalid schedule", [ErrorDetail(
-                        field=f"config.{name}", message=f"differs from the top-level {name}")])
+                        field=f"config.{name}", message=f"differs from the top-level {name}", type="inconsistent")])
             rest = self.config.model_dump(exclude_none=True, exclude={"max_concurrency", "timeout_seconds"})
             if rest:
                 values["config"] = rest
         return values
 
 
+EXPRESSION_PATTERN = r"^\s*(@[A-Za-z]+|[0-9A-Za-z*/,\-]+(\s+[0-9A-Za-z*/,\-]+){4}|([0-9]+[dhms])+)\s*$"
+EXPRESSION_SHAPE: dict[str, Any] = {"pattern": EXPRESSION_PATTERN}
+"""The shape of an expression (a CRON alias, five CRON fields, or an interval), declared in the
+schema only: the scheduler checks it with its own messages (``invalid_cron``, ``invalid_interval``,
+every problem of the request at once), and whether each field's values are in range too."""
+
+
 class ScheduleCreate(ScheduleFields):
     project_id: str = Field(pattern=ids.PROJECT_ID)
     pipeline_id: str = Field(min_length=1, max_length=140, description="Pipeline id or name")
     kind: str = Field(pattern=KIND_PATTERN, description="CRON or INTERVAL (any case)", examples=["CRON"])
-    expression: str = Field(max_length=200, description="5-field CRON, or an interval such as 15s, 1h30m, 1d")
+    expression: str = Field(max_length=200, json_schema_extra=EXPRESSION_SHAPE,
+                            description="5-field CRON, or an interval such as 15s, 1h30m, 1d")
     timezone: str | None = Field(default=None, max_length=64, description="IANA time zone (default UTC)")
     enabled: bool = True
 
@@ -127,7 +135,7 @@ class ScheduleCreate(ScheduleFields):
 class ScheduleUpdate(ScheduleFields):
     pipeline_id: str | None = Field(default=None, min_length=1, max_length=140)
     kind: str | None = Field(default=None, pattern=KIND_PATTERN, description="CRON or INTERVAL (any case)")
-    expression: str | None = Field(default=None, max_length=200)
+    expression: str | None = Field(default=None, max_length=200, json_schema_extra=EXPRESSION_SHAPE)
     timezone: str | None = Field(default=None, max_length=64)
     enabled: bool | None = None
 

@@ -50,9 +50,18 @@ EXECUTION_ID = ids.EXECUTION_ID
 STATUS = {"model": Envelope[StreamExecution]}
 
 
+_SEGMENT = r"(\.|\.?[^./\\:\x00][^/\\:\x00]*)"
+CONFIG_SHAPE: dict[str, Any] = {
+    "pattern": rf"^{_SEGMENT}(/{_SEGMENT})*\.([Yy][Aa]?[Mm][Ll]|[Jj][Ss][Oo][Nn])$"}
+"""A relative path of a .yaml/.yml/.json file without '..' (declared in the schema; the streaming
+service checks it, and also takes an absolute path inside STREAMS_DIR)."""
+
+
 class StreamRun(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    config: str | None = Field(default=None, max_length=1024,
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["config"], "properties": {"config": {"type": "string"}}},
+        {"required": ["definition"], "properties": {"definition": {"type": "object"}}}]})
+    config: str | None = Field(default=None, max_length=1024, json_schema_extra=CONFIG_SHAPE,
                                description="Definition file inside the streaming config folder (STREAMS_DIR): "
                                            "'streaming.yaml', the repository path 'examples/streams/streaming.yaml', "
                                            "or an absolute path inside the folder; anything outside it is a 422")
