@@ -210,3 +210,16 @@ def test_shell_and_input_free_python_nodes_do_not_import_polars(tmp_path: Path) 
     # a callable returning a frame imported polars itself; its output is written as before
     frame = {"callable": f"{HERE / 'sample_callables.py'}:make_rows"}
     assert _modules_after("python", frame, tmp_path) == "succeeded True"
+
+
+def test_the_setting_turns_the_warm_worker_off() -> None:
+    from types import SimpleNamespace
+
+    from tauro_executor.service import ExecutorService
+    from tauro_platform.settings import Settings
+
+    adapters = SimpleNamespace(bus=object(), store=object(), read_store=object())
+    on = ExecutorService(adapters, Settings(_env_file=None), executor_id="on")  # type: ignore[arg-type,call-arg]
+    off = ExecutorService(adapters, Settings(_env_file=None, executor_warm_worker=False),  # type: ignore[arg-type,call-arg]
+                          executor_id="off")
+    assert isinstance(on.warm, WarmWorker) and off.warm is None

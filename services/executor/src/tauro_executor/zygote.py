@@ -268,7 +268,10 @@ def main(argv: list[str]) -> int:
     preload()
     gc.collect()
     gc.freeze()  # forked children share these pages instead of touching them on their first collection
-    assert threading.active_count() == 1, "the helper must not run Python threads: it forks"
+    if threading.active_count() != 1:  # forking copies no thread but their locks: refuse to serve
+        print("tauro_executor.zygote: Python threads started during the imports; not forking from here",
+              file=sys.stderr)
+        return 3
     return Zygote(control, lifeline, executor_pid).serve()
 
 
