@@ -57,8 +57,12 @@ def test_restart_with_bootstrap_key_and_revoking_twice_wedge_nothing(deployment:
         _create_project(api, admin)
         for _ in range(2):  # the second start finds the bootstrap key recorded: a no-op, not a crash
             runs.kill()
+            killed = time.monotonic()
             runs.start()
+            ready = time.monotonic() - killed
             _create_project(api, admin)
+            print(f"\nruns service SIGKILLed and restarted at once: ready after {ready:.2f}s, "
+                  f"first write answered {time.monotonic() - killed:.2f}s after the kill")
         assert "stream write needs at least one event" not in runs.tail(500)
 
         issued = api.post("/api-keys", headers=admin, json={"name": "ci", "grants": [{"role": "viewer"}]})

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail, not_found
+from tauro_contracts.notification_settings import NotificationSettings
 from tauro_contracts.readmodels import (
     Envelope,
     ListEnvelope,
@@ -51,6 +52,8 @@ class RunCreate(BaseModel):
     tags: Tags = Field(default_factory=dict)
     start: bool = Field(default=False, description="Queue the run for execution at once")
     timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
+    notifications: NotificationSettings | None = Field(
+        default=None, description="This run's notification settings (over its pipeline's config.notifications)")
 
 
 class RunBatch(BaseModel):
