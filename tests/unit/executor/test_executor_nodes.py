@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import polars as pl
 import pytest
-from tauro_executor.nodes import NodeError, run_node
+from tauro_executor.nodes import NodeError, run_node, shell
 from tauro_executor.nodes.python_node import run_python
 from tauro_executor.nodes.shell import param_env, run_shell
 from tauro_executor.nodes.sink import run_sink
@@ -195,6 +198,28 @@ def test_shell_node_failure_reports_code_and_stderr_tail(tmp_path: Path) -> None
     assert "exited with code 7" in message
     assert "line30" in message and "line11" in message and "line10\n" not in message
     assert len([1 for level, _ in logs if level == "WARNING"]) == 30
+
+
+def test_shell_node_splits_very_long_lines_and_keeps_a_last_partial_one(tmp_path: Path) -> None:
+    command = "printf '%070000d\\n' 0; printf 'no newline' >&2"
+    ctx, logs = context(tmp_path, {"command": command})
+    run_shell(ctx)
+    assert [(level, len(message)) for level, message in logs if level == "INFO"] == [("INFO", 65536), ("INFO", 4464)]
+    assert ("WARNING", "no newline") in logs
+
+
+def test_shell_node_does_not_wait_long_for_a_background_child_holding_its_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shell, "LINGER_SECONDS", 0.5)
+    ctx, logs = context(tmp_path, {"command": "sleep 30 & echo started; echo $! > child.pid", "cwd": str(tmp_path)})
+    started = time.monotonic()
+    try:
+        result = run_shell(ctx)
+    finally:
+        os.kill(int((tmp_path / "child.pid").read_text()), signal.SIGKILL)
+    assert time.monotonic() - started < 5 and result.output_path is None
+    assert ("INFO", "started") in logs
 
 
 def test_shell_node_missing_program(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import subprocess
-import threading
+import time
 from collections import deque
 from typing import IO, Any
 
@@ -23,6 +24,8 @@ from tauro_executor.protocol import stderr_level
 
 STDERR_TAIL_LINES = 20
 _READ_LIMIT = 64 * 1024
+_POLL_SECONDS = 0.1  # how often to look whether the command exited while its pipes stay open
+LINGER_SECONDS = 5.0  # how long a background grandchild may keep the pipes open after the command exited
 
 
 def param_env(params: dict[str, Any]) -> dict[str, str]:
@@ -61,13 +64,68 @@ def _argv(command: Any) -> list[str]:
     raise NodeError(f"shell node: 'command' must be a string or a non-empty list of strings, got {command!r}")
 
 
-def _pump(stream: IO[bytes], source: str, log: TaskLog, tail: deque[str] | None) -> None:
-    with stream:
-        while chunk := stream.readline(_READ_LIMIT):
-            line = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
-            log.output(line, "INFO" if source == "stdout" else stderr_level(line), source)
-            if tail is not None:
-                tail.append(line)
+class _Lines:
+    """One output pipe of the command, split into lines (a line longer than ``_READ_LIMIT``
+    bytes comes out in pieces of that size, as ``readline(_READ_LIMIT)`` gives them)."""
+
+    def __init__(self, stream: IO[bytes], source: str, log: TaskLog, tail: deque[str] | None) -> None:
+        self.stream, self.source, self.log, self.tail = stream, source, log, tail
+        self.pending = b""
+
+    def feed(self, data: bytes) -> None:
+        self.pending += data
+        while True:
+            cut = self.pending.find(b"\n", 0, _READ_LIMIT)
+            if cut >= 0:
+                self.emit(self.pending[: cut + 1])
+                self.pending = self.pending[cut + 1 :]
+            elif len(self.pending) >= _READ_LIMIT:
+                self.emit(self.pending[:_READ_LIMIT])
+                self.pending = self.pending[_READ_LIMIT:]
+            else:
+                return
+
+    def close(self) -> None:
+        if self.pending:
+            self.emit(self.pending)
+            self.pending = b""
+        self.stream.close()
+
+    def emit(self, chunk: bytes) -> None:
+        line = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
+        self.log.output(line, "INFO" if self.source == "stdout" else stderr_level(line), self.source)
+        if self.tail is not None:
+            self.tail.append(line)
+
+
+def _pump(proc: subprocess.Popen[bytes], streams: list[_Lines]) -> int:
+    """Emit both pipes' lines as they arrive (in this thread: no reader threads to start and
+    join) until both close; once the command has exited, a background grandchild holding a
+    pipe open is waited for at most ``LINGER_SECONDS``. Returns the command's exit code."""
+    selector = selectors.DefaultSelector()
+    for lines in streams:
+        selector.register(lines.stream, selectors.EVENT_READ, lines)
+    deadline: float | None = None
+    try:
+        while selector.get_map():
+            if deadline is None and proc.poll() is not None:
+                deadline = time.monotonic() + LINGER_SECONDS
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            timeout = _POLL_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+            for key, _ in selector.select(timeout):
+                lines = key.data
+                data = os.read(key.fd, _READ_LIMIT)
+                if data:
+                    lines.feed(data)
+                else:
+                    selector.unregister(key.fileobj)
+                    lines.close()
+    finally:
+        for key in list(selector.get_map().values()):
+            key.data.close()
+        selector.close()
+    return proc.wait()
 
 
 def run_shell(ctx: NodeContext) -> NodeResult:
@@ -86,15 +144,7 @@ def run_shell(ctx: NodeContext) -> NodeResult:
         raise NodeError(f"shell node: cannot start {argv[0]!r}: {exc}") from exc
     assert proc.stdout is not None and proc.stderr is not None
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-    readers = [
-        threading.Thread(target=_pump, args=(proc.stdout, "stdout", ctx.log, None), daemon=True),
-        threading.Thread(target=_pump, args=(proc.stderr, "stderr", ctx.log, tail), daemon=True),
-    ]
-    for reader in readers:
-        reader.start()
-    code = proc.wait()
-    for reader in readers:
-        reader.join(timeout=5)  # a background grandchild may keep the pipes open
+    code = _pump(proc, [_Lines(proc.stdout, "stdout", ctx.log, None), _Lines(proc.stderr, "stderr", ctx.log, tail)])
     if code != 0:
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         stderr = "\n".join(tail)
