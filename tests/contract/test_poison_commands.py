@@ -18,6 +18,7 @@ from tauro_platform.bus.embedded import EmbeddedBus
 from tauro_platform.bus.port import Bus, Message
 from tauro_platform.eventstore.sqlite import SqliteEventStore
 from tauro_platform.readstore.memory import MemoryReadStore
+from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.runtime.deadletters import DEAD_LETTERS
 from tauro_platform.runtime.decision import CommandContext, Decision
 from tauro_platform.runtime.host import ServiceHost
@@ -110,4 +111,35 @@ async def test_poison_is_answered_and_dead_lettered_and_blocks_nothing(bus: Bus,
         await sender.stop()
         await tap.stop()
         await host.stop()
+        await store.close()
+
+
+async def test_a_retry_racing_its_original_is_answered_with_the_original_outcome(tmp_path: Path) -> None:
+    """Two copies of one command (a client's retry): the second looks for earlier events before
+    the first commits, and its handler reads the state after: its "already exists" is the
+    command's own outcome, not a conflict (seen in the long chaos run as 409s to retries)."""
+    store = SqliteEventStore(tmp_path / "events.db")
+    bus = EmbeddedBus(tmp_path / "bus.db", 4)
+    await bus.start()
+    await bus.ensure_topics([topics.COMMANDS_RUNS, topics.REPLIES, topics.DEAD_LETTERS], 4)
+
+    async def create_once(cmd: Command, ctx: CommandContext) -> Decision:
+        assert isinstance(cmd, CreateProject)
+        await asyncio.sleep(0.3 if ctx.actor == "late" else 0)  # the retry's handler reads late
+        version = await load(store, cmd.project_id, lambda events: len(list(events)))
+        if version:
+            raise DomainError(ErrorCode.CONFLICT, f"project {cmd.project_id} already exists")
+        return Decision.of(cmd.project_id, 0, ProjectCreated(project_id=cmd.project_id, name=cmd.name))
+
+    host = ServiceHost("runs", topics.COMMANDS_RUNS, store, bus, MemoryReadStore(),
+                       {CreateProject.type_name: create_once}, projections=[])
+    try:
+        original = local_envelope(CreateProject(project_id="proj_race", name="race"), "early")
+        retry = original.model_copy(update={"actor": "late"})
+        first, second = await asyncio.gather(host.processor.process(original), host.processor.process(retry))
+        assert first.ok and second.ok, (first.error, second.error)
+        assert first.streams == second.streams == ["proj_race"]
+        assert len(await store.read_stream("proj_race")) == 1
+    finally:
+        await bus.stop()
         await store.close()

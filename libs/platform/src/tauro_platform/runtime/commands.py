@@ -197,7 +197,16 @@ class CommandProcessor:
             earlier = await self._store.caused_by(envelope.command_id)
             if earlier:  # a copy of this command won (or it ran before): answer from its events
                 return Decided((), (None, earlier))
-            decision = await handler(command, ctx)
+            try:
+                decision = await handler(command, ctx)
+            except DomainError:
+                # A copy of this command (a client's retry racing the original) may have
+                # committed between the look above and the handler's read: then "already
+                # exists" is this command's own outcome, not a rejection.
+                earlier = await self._store.caused_by(envelope.command_id)
+                if earlier:
+                    return Decided((), (None, earlier))
+                raise
             writes = tuple(w for w in decision.writes if w.events)  # nothing to record: a no-op
             return Decided(to_writes(writes, ctx), (decision, []))
 
