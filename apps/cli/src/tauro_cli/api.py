@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from tauro_client import APIError, Tauro, Unreachable
 from tauro_client.dsl import PipelineDefinitionError
+from tauro_contracts.readmodels.states import RunState
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 RUN_COLUMNS = ["id", "state", "pipeline_id", "created_at", "duration_seconds"]
@@ -84,7 +85,7 @@ def follow(client: Tauro, run_id: str, level: str | None = None) -> int:
     print(progress_line(run))
     if run.error:
         print(f"error: {run.error}")
-    return EXIT_OK if run.state == "SUCCESS" else EXIT_API
+    return EXIT_OK if run.state == RunState.SUCCESS else EXIT_API
 
 
 # --- handlers ---------------------------------------------------------------------------------

@@ -12,12 +12,13 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 from tauro_contracts.readmodels import ListMeta
+from tauro_contracts.readmodels.states import TERMINAL_RUN_STATES
 
 from tauro_client.errors import error_from_response
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
-TERMINAL_STATES = frozenset({"SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT"})
+TERMINAL_STATES = TERMINAL_RUN_STATES
 
 M = TypeVar("M")
 

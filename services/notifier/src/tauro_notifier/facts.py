@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from tauro_contracts import topics
 from tauro_contracts.base import Payload
 from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.readmodels.states import RunState
 from tauro_contracts.registry import REGISTRY, UnknownType
 from tauro_contracts.runs import (
     RunCancelled,
@@ -51,8 +52,8 @@ GROUP = "tauro-notifier"
 TOPICS = (topics.EVENTS_RUNS, topics.EVENTS_SCHEDULES, topics.EVENTS_LOGS)
 SEEN_CAP = 2000
 LOG_LINES_KEPT = 200
-TERMINAL = {RunSucceeded.type_name: "SUCCESS", RunFailed.type_name: "FAILED", RunCancelled.type_name: "CANCELLED",
-            RunTimedOut.type_name: "TIMED_OUT"}
+TERMINAL = {RunSucceeded.type_name: RunState.SUCCESS, RunFailed.type_name: RunState.FAILED,
+            RunCancelled.type_name: RunState.CANCELLED, RunTimedOut.type_name: RunState.TIMED_OUT}
 WANTED = frozenset({RunCreated.type_name, RunStarted.type_name, TaskFailed.type_name, TaskLogged.type_name,
                     ScheduleCreated.type_name, ScheduleUpdated.type_name, ScheduleDeleted.type_name, *TERMINAL})
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.readmodels.states import RunState
 from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENTS, RunQueued, RunsDispatched
 from tauro_platform.eventstore.port import EventStore, StreamWrite
 from tauro_platform.observability.tracing import span
@@ -113,13 +114,14 @@ class Dispatcher:
         return picks
 
     async def _pick(self) -> list[str]:
-        running = await self._read.count_by("runs", {"state": "RUNNING"}, "pipeline_id")
+        is_running = {"state": RunState.RUNNING}
+        running = await self._read.count_by("runs", is_running, "pipeline_id")
         per_schedule: Counter[str] = Counter(
-            {k: v for k, v in (await self._read.count_by("runs", {"state": "RUNNING"}, "schedule_id")).items() if k})
+            {k: v for k, v in (await self._read.count_by("runs", is_running, "schedule_id")).items() if k})
         total = sum(running.values())
         if total >= self._max:
             return []
-        queued, _ = await self._read.find("runs", {"state": "QUEUED"}, sort=[("queued_at", 1), ("_id", 1)],
+        queued, _ = await self._read.find("runs", {"state": RunState.QUEUED}, sort=[("queued_at", 1), ("_id", 1)],
                                           limit=500)
         per_pipeline: Counter[str] = Counter(running)
         picks: list[str] = []

@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.readmodels.states import RunState
 from tauro_contracts.runs import RunCancelled, RunFailed, RunSucceeded, RunTimedOut
 from tauro_platform.observability.metrics import ACTIVE_RUNS, RUN_DURATION, RUNS_TOTAL
 from tauro_platform.readstore.port import ReadStore
@@ -20,8 +21,8 @@ from tauro_platform.timeutil import parse_iso
 from tauro_runs.run_projections import RUNS
 
 log = logging.getLogger("tauro.runs.metrics")
-FINAL_STATE = {RunSucceeded.type_name: "SUCCESS", RunFailed.type_name: "FAILED",
-               RunCancelled.type_name: "CANCELLED", RunTimedOut.type_name: "TIMED_OUT"}
+FINAL_STATE = {RunSucceeded.type_name: RunState.SUCCESS, RunFailed.type_name: RunState.FAILED,
+               RunCancelled.type_name: RunState.CANCELLED, RunTimedOut.type_name: RunState.TIMED_OUT}
 
 
 class RunMetrics:
@@ -47,7 +48,7 @@ class RunMetrics:
                 RUN_DURATION.observe(max(0.0, seconds))
 
     async def sample(self) -> int:
-        _, total = await self._read.find(RUNS, {"state": "RUNNING"}, limit=1)
+        _, total = await self._read.find(RUNS, {"state": RunState.RUNNING}, limit=1)
         ACTIVE_RUNS.set(total)
         return total
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from tauro_contracts.base import Command
+from tauro_contracts.readmodels.states import RunState, TaskState
 from tauro_contracts.runs import ExpireTask, TimeOutRun
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.commands import CommandProcessor, local_envelope
@@ -57,17 +58,17 @@ class Reaper:
         alive_since = iso(now - timedelta(seconds=self._heartbeat_timeout))
         executors, _ = await self._read.find(EXECUTORS, {"last_seen": {"$gte": alive_since}})
         live = {e["_id"] for e in executors}
-        running, _ = await self._read.find("runs", {"state": "RUNNING"}, limit=1000)
+        running, _ = await self._read.find("runs", {"state": RunState.RUNNING}, limit=1000)
         claim_deadline = iso(now - timedelta(seconds=self._claim_timeout))
         for run in running:
             if run.get("deadline") and run["deadline"] <= iso(now):
                 await self._issue(TimeOutRun(run_id=run["_id"]))
                 continue
             for task in run["tasks"].values():
-                if task["status"] == "RUNNING" and task.get("executor_id") not in live:
+                if task["status"] == TaskState.RUNNING and task.get("executor_id") not in live:
                     reason = f"executor {task.get('executor_id')} stopped heartbeating"
                     await self._issue(ExpireTask(run_id=run["_id"], node_id=task["node_id"], attempt=task["attempt"],
-                                                 reason=reason, seen_status="RUNNING",
+                                                 reason=reason, seen_status=TaskState.RUNNING,
                                                  seen_dispatch=task.get("dispatch")))
                 elif task["status"] == "SCHEDULED" and live:
                     waiting_since = task.get("not_before") or task.get("scheduled_at") or ""

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from tauro_contracts.envelope import EventEnvelope
+from tauro_contracts.readmodels.states import RunState
 from tauro_platform.eventstore.port import EventStore
 from tauro_platform.readstore.port import ReadStore
 
@@ -28,7 +29,7 @@ log = logging.getLogger("tauro.scheduler")
 
 SCHEDULES = "schedules"
 RUNS = "runs"
-ACTIVE_STATES = ("QUEUED", "RUNNING")
+ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING)
 # A fired tick's run counts as active until it shows up in the runs read model (or its tick
 # failed), for at most this long: an overloaded runs service must not make a schedule exceed
 # max_concurrency, and a run that never came is re-sent by repair long before this.

@@ -13,9 +13,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formatdate
 from typing import Any
 
+from tauro_contracts.readmodels.states import RunState
+
 MAX_ERROR_LINES = 10
 MAX_LINE = 500
-STATE_WORDS = {"SUCCESS": "succeeded", "FAILED": "failed", "TIMED_OUT": "timed out", "CANCELLED": "was cancelled"}
+STATE_WORDS: dict[str, str] = {RunState.SUCCESS: "succeeded", RunState.FAILED: "failed",
+                               RunState.TIMED_OUT: "timed out", RunState.CANCELLED: "was cancelled"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def error_lines(outcome: RunOutcome) -> list[str]:
 
 def headline(outcome: RunOutcome) -> str:
     words = STATE_WORDS.get(outcome.state, outcome.state.lower())
-    where = f" at task {outcome.failed_task}" if outcome.failed_task and outcome.state != "SUCCESS" else ""
+    where = f" at task {outcome.failed_task}" if outcome.failed_task and outcome.state != RunState.SUCCESS else ""
     return f"Tauro: pipeline {outcome.pipeline_name} {words}{where} (run {outcome.run_id})"
 
 
@@ -116,10 +119,11 @@ def email_message(outcome: RunOutcome, *, sender: str, recipient: str, delivery_
 
 
 def slack_text(outcome: RunOutcome, base_url: str) -> str:
-    icon = {"SUCCESS": ":white_check_mark:", "CANCELLED": ":no_entry_sign:"}.get(outcome.state, ":x:")
+    icons: dict[str, str] = {RunState.SUCCESS: ":white_check_mark:", RunState.CANCELLED: ":no_entry_sign:"}
+    icon = icons.get(outcome.state, ":x:")
     words = STATE_WORDS.get(outcome.state, outcome.state.lower())
     text = f"{icon} Pipeline *{outcome.pipeline_name}* {words}"
-    if outcome.failed_task and outcome.state != "SUCCESS":
+    if outcome.failed_task and outcome.state != RunState.SUCCESS:
         text += f" at task `{outcome.failed_task}`"
     text += f" (run <{links(base_url, outcome.run_id)['run']}|{outcome.run_id}>)"
     if outcome.error:
@@ -141,7 +145,7 @@ def webhook_payload(outcome: RunOutcome, *, delivery_id: str, base_url: str) -> 
         "pipeline": {"id": outcome.pipeline_id, "name": outcome.pipeline_name},
         "schedule_id": outcome.schedule_id,
         "logical_date": outcome.logical_date,
-        "error": None if outcome.state == "SUCCESS" else {
+        "error": None if outcome.state == RunState.SUCCESS else {
             "message": outcome.error, "task": outcome.failed_task, "lines": error_lines(outcome),
             "reason": outcome.reason,
         },

@@ -18,13 +18,14 @@ from typing import Any
 
 from tauro_contracts.notification_settings import NotificationSettings
 from tauro_contracts.notifications import Channel
+from tauro_contracts.readmodels.states import RunState
 
 LEVELS = ("run", "schedule", "pipeline")
 """Most specific first."""
 FLAGS = ("on_success", "on_failure", "on_timeout", "on_cancel")
 FIELDS = (*FLAGS, "email", "webhook_url")
-OUTCOME_FLAG = {"SUCCESS": "on_success", "FAILED": "on_failure", "TIMED_OUT": "on_timeout",
-                "CANCELLED": "on_cancel"}
+OUTCOME_FLAG: dict[str, str] = {RunState.SUCCESS: "on_success", RunState.FAILED: "on_failure",
+                                RunState.TIMED_OUT: "on_timeout", RunState.CANCELLED: "on_cancel"}
 TERMINAL_STATES = frozenset(OUTCOME_FLAG)
 
 

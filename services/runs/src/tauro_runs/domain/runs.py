@@ -17,6 +17,9 @@ from typing import Any
 from tauro_contracts.base import Event
 from tauro_contracts.errors import conflict
 from tauro_contracts.pipeline import PipelineSpec, RetryPolicy, upstream
+from tauro_contracts.readmodels.states import TERMINAL_RUN_STATES
+from tauro_contracts.readmodels.states import RunState as RunStatus
+from tauro_contracts.readmodels.states import TaskState as TaskStatus
 from tauro_contracts.runs import (
     AttemptStatus,
     RunCancelled,
@@ -33,14 +36,14 @@ from tauro_contracts.runs import (
     TaskSucceeded,
 )
 
-TERMINAL = frozenset({"SUCCESS", "FAILED", "CANCELLED", "TIMED_OUT"})
-ACTIVE_TASK = frozenset({"SCHEDULED", "RUNNING"})
-DONE_TASK = frozenset({"SUCCESS", "FAILED", "SKIPPED"})
+TERMINAL = TERMINAL_RUN_STATES
+ACTIVE_TASK = frozenset({TaskStatus.SCHEDULED, TaskStatus.RUNNING})
+DONE_TASK = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILED, TaskStatus.SKIPPED})
 
 
 @dataclass(frozen=True)
 class TaskState:
-    status: str = "PENDING"
+    status: str = TaskStatus.PENDING
     attempt: int = 0
     dispatch: int = 0
     executor_id: str | None = None
@@ -78,32 +81,32 @@ def evolve_run(state: RunState, event: Event) -> RunState:
     match event:
         case RunCreated():
             return replace(
-                state, status="PENDING", run_id=event.run_id, pipeline_id=event.pipeline_id, spec=event.spec,
+                state, status=RunStatus.PENDING, run_id=event.run_id, pipeline_id=event.pipeline_id, spec=event.spec,
                 params=dict(event.params), tasks={n.id: TaskState() for n in event.spec.nodes},
             )
         case RunQueued():
-            return replace(state, status="QUEUED", timeout_seconds=event.timeout_seconds)
+            return replace(state, status=RunStatus.QUEUED, timeout_seconds=event.timeout_seconds)
         case RunStarted():
-            return replace(state, status="RUNNING", deadline=event.deadline)
+            return replace(state, status=RunStatus.RUNNING, deadline=event.deadline)
         case TaskScheduled():
-            return _task(state, event.node_id, status="SCHEDULED", attempt=event.attempt, dispatch=event.dispatch,
-                         executor_id=None)
+            return _task(state, event.node_id, status=TaskStatus.SCHEDULED, attempt=event.attempt,
+                         dispatch=event.dispatch, executor_id=None)
         case TaskStarted():
-            return _task(state, event.node_id, status="RUNNING", executor_id=event.executor_id)
+            return _task(state, event.node_id, status=TaskStatus.RUNNING, executor_id=event.executor_id)
         case TaskSucceeded():
-            return _task(state, event.node_id, status="SUCCESS")
+            return _task(state, event.node_id, status=TaskStatus.SUCCESS)
         case TaskFailed():
-            return _task(state, event.node_id, status="FAILED") if not event.will_retry else state
+            return _task(state, event.node_id, status=TaskStatus.FAILED) if not event.will_retry else state
         case TaskSkipped():
-            return _task(state, event.node_id, status="SKIPPED")
+            return _task(state, event.node_id, status=TaskStatus.SKIPPED)
         case RunSucceeded():
-            return replace(state, status="SUCCESS")
+            return replace(state, status=RunStatus.SUCCESS)
         case RunFailed():
-            return replace(state, status="FAILED")
+            return replace(state, status=RunStatus.FAILED)
         case RunCancelled():
-            return replace(state, status="CANCELLED")
+            return replace(state, status=RunStatus.CANCELLED)
         case RunTimedOut():
-            return replace(state, status="TIMED_OUT")
+            return replace(state, status=RunStatus.TIMED_OUT)
     return state
 
 
@@ -122,7 +125,7 @@ def _spec(state: RunState) -> PipelineSpec:
 def decide_start(state: RunState, timeout_seconds: int, pipeline_limit: int | None,
                  schedule_limit: int | None = None) -> list[Event]:
     """Queue the run; the dispatcher starts it when the global, pipeline and schedule limits allow."""
-    if state.status != "PENDING":
+    if state.status != RunStatus.PENDING:
         raise conflict(f"run '{state.run_id}' is {state.status}; only a PENDING run can be started", field="state")
     return [RunQueued(run_id=state.run_id, pipeline_id=state.pipeline_id, timeout_seconds=timeout_seconds,
                       max_concurrent_for_pipeline=pipeline_limit, max_concurrent_for_schedule=schedule_limit)]
@@ -152,7 +155,8 @@ def _ready(state: RunState) -> list[str]:
     room = max(0, spec.config.max_parallelism - busy)
     ready = [
         n.id for n in spec.nodes
-        if state.tasks[n.id].status == "PENDING" and all(state.tasks[d].status == "SUCCESS" for d in deps[n.id])
+        if state.tasks[n.id].status == TaskStatus.PENDING
+        and all(state.tasks[d].status == TaskStatus.SUCCESS for d in deps[n.id])
     ]
     return ready[:room]
 
@@ -165,7 +169,7 @@ def _apply(state: RunState, events: list[Event]) -> RunState:
 
 def decide_dispatch(state: RunState, now: datetime) -> list[Event]:
     """A QUEUED run got a slot: it starts and its root tasks are scheduled."""
-    if state.status != "QUEUED":
+    if state.status != RunStatus.QUEUED:
         return []
     events: list[Event] = [RunStarted(run_id=state.run_id, deadline=now + timedelta(seconds=state.timeout_seconds))]
     after = _apply(state, events)
@@ -174,12 +178,12 @@ def decide_dispatch(state: RunState, now: datetime) -> list[Event]:
 
 def decide_claim(state: RunState, node_id: str, attempt: int, dispatch: int, executor_id: str) -> list[Event]:
     task = state.tasks.get(node_id)
-    if state.status != "RUNNING" or task is None:
+    if state.status != RunStatus.RUNNING or task is None:
         raise conflict(f"run '{state.run_id}' is {state.status or 'unknown'}; task cannot start", field="state")
-    if (task.status == "RUNNING" and task.attempt == attempt and task.dispatch == dispatch
+    if (task.status == TaskStatus.RUNNING and task.attempt == attempt and task.dispatch == dispatch
             and task.executor_id == executor_id):
         return []  # the same claim again; a superseded dispatch of this attempt must not run too
-    if task.status != "SCHEDULED" or task.attempt != attempt or task.dispatch != dispatch:
+    if task.status != TaskStatus.SCHEDULED or task.attempt != attempt or task.dispatch != dispatch:
         raise conflict(f"task {node_id} attempt {attempt}/{dispatch} is not waiting to be claimed", field="attempt")
     return [TaskStarted(run_id=state.run_id, node_id=node_id, attempt=attempt, executor_id=executor_id)]
 
@@ -204,7 +208,7 @@ def decide_outcome(
     """Record one attempt's end once, from the executor that claimed it; then schedule what
     became ready, or end the run."""
     task = state.tasks.get(node_id)
-    if state.terminal or task is None or task.status != "RUNNING" or task.attempt != attempt:
+    if state.terminal or task is None or task.status != TaskStatus.RUNNING or task.attempt != attempt:
         return []
     if executor_id is not None and task.executor_id != executor_id:
         return []
@@ -213,7 +217,7 @@ def decide_outcome(
         events: list[Event] = [TaskSucceeded(run_id=run_id, node_id=node_id, attempt=attempt,
                                              metrics=outcome.metrics, duration_seconds=outcome.duration_seconds)]
         after = _apply(state, events)
-        if all(t.status == "SUCCESS" for t in after.tasks.values()):
+        if all(t.status == TaskStatus.SUCCESS for t in after.tasks.values()):
             return [*events, RunSucceeded(run_id=run_id)]
         return events + [_schedule(after, n, 1, 1, None) for n in _ready(after)]
     if outcome.status == "cancelled":
@@ -234,7 +238,7 @@ def _failure(
         return [failed, _schedule(state, node_id, attempt + 1, 1, not_before)]
     skipped: list[Event] = [
         TaskSkipped(run_id=state.run_id, node_id=n, reason=f"run failed at {node_id}")
-        for n, t in state.tasks.items() if t.status in ("PENDING", "SCHEDULED") and n != node_id
+        for n, t in state.tasks.items() if t.status in (TaskStatus.PENDING, TaskStatus.SCHEDULED) and n != node_id
     ]
     message = f"task {node_id} failed after {attempt} attempt(s): {error}"
     return [failed, *skipped, RunFailed(run_id=state.run_id, error=message, failed_node=node_id)]
@@ -251,14 +255,14 @@ def decide_expire(
         return []
     if seen is not None and seen != (task.status, task.dispatch):
         return []
-    if task.status == "SCHEDULED":
+    if task.status == TaskStatus.SCHEDULED:
         return [_schedule(state, node_id, attempt, task.dispatch + 1, None)]
-    if task.status == "RUNNING":
+    if task.status == TaskStatus.RUNNING:
         return _failure(state, node_id, attempt, Outcome("failed", reason), now, rand)
     return []
 
 
 def decide_timeout(state: RunState, now: datetime) -> list[Event]:
-    if state.status == "RUNNING" and state.deadline is not None and now >= state.deadline:
+    if state.status == RunStatus.RUNNING and state.deadline is not None and now >= state.deadline:
         return [RunTimedOut(run_id=state.run_id, timeout_seconds=state.timeout_seconds)]
     return []
