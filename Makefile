@@ -12,7 +12,7 @@ PORT ?= 8000
 
 install:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
-	@$(UV) sync --quiet
+	@$(UV) sync --quiet --locked
 
 run: install
 	$(UV) run tauro dev --port $(PORT)
