@@ -9,7 +9,7 @@ The versions are the ``config_versions`` read model that ``/config-versions`` al
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -19,9 +19,10 @@ from tauro_contracts.projects import DefinePipeline
 from tauro_contracts.readmodels import ConfigVersion, Envelope, ListEnvelope, collections, ids
 
 from tauro_gateway.context import Ctx
-from tauro_gateway.envelopes import ok, page, public
+from tauro_gateway.envelopes import ok, public
 from tauro_gateway.query import ListParams, check_id, list_params
 from tauro_gateway.responses import BODY, COMMAND, errors, examples, make_router
+from tauro_gateway.routes.pipelines import config_version, config_versions_page
 from tauro_gateway.security.pipelines import check_pipeline
 
 router = make_router(prefix="/configs", tags=["configs"])
@@ -59,20 +60,13 @@ async def list_configs(
     pipeline_id: Annotated[str | None, Query(pattern=ids.PIPELINE_ID)] = None,
     project_id: Annotated[str | None, Query(pattern=ids.PROJECT_ID)] = None,
 ) -> JSONResponse:
-    where: dict[str, Any] = {}
-    if pipeline_id is not None:
-        where["pipeline_id"] = check_id(pipeline_id, "pipe_", "pipeline_id")
-    if project_id is not None:
-        where["project_id"] = check_id(project_id, "proj_", "project_id")
-    docs, total = await ctx.read_store.find(CONFIG_VERSIONS, where, params.sort, params.offset, params.limit)
-    return page(request, [public(d, params.fields) for d in docs], total, params.limit, params.offset)
+    return await config_versions_page(request, ctx, params, pipeline_id, project_id)
 
 
 @router.get("/{version_id}", summary="One config version", response_model=Envelope[ConfigVersion],
             responses=errors(404))
 async def get_config(request: Request, ctx: Ctx, version_id: VersionId) -> JSONResponse:
-    check_id(version_id.partition("@v")[0], "pipe_", "version_id")
-    return ok(request, public(await ctx.get_live(CONFIG_VERSIONS, version_id, "config version")))
+    return await config_version(request, ctx, version_id)
 
 
 @router.post("", status_code=201, summary="Record a new config version of a pipeline (as PUT /pipelines/{id})",

@@ -173,6 +173,12 @@ async def list_config_versions(
     pipeline_id: Annotated[str | None, Query(pattern=ids.PIPELINE_ID)] = None,
     project_id: Annotated[str | None, Query(pattern=ids.PROJECT_ID)] = None,
 ) -> JSONResponse:
+    return await config_versions_page(request, ctx, params, pipeline_id, project_id)
+
+
+async def config_versions_page(request: Request, ctx: Ctx, params: ListParams, pipeline_id: str | None,
+                               project_id: str | None) -> JSONResponse:
+    """A page of config versions, of one pipeline or project if named (also ``GET /configs``)."""
     where: dict[str, Any] = {}
     if pipeline_id is not None:
         where["pipeline_id"] = check_id(pipeline_id, "pipe_", "pipeline_id")
@@ -182,11 +188,16 @@ async def list_config_versions(
     return page(request, [public(d, params.fields) for d in docs], total, params.limit, params.offset)
 
 
+async def config_version(request: Request, ctx: Ctx, version_id: str) -> JSONResponse:
+    """One config version (also ``GET /configs/{id}``)."""
+    check_id(version_id.partition("@v")[0], "pipe_", "version_id")
+    return ok(request, public(await ctx.get_live(CONFIG_VERSIONS, version_id, "config version")))
+
+
 @router.get("/config-versions/{version_id}", summary="One config version", tags=["config-versions"],
             response_model=Envelope[ConfigVersion], responses=errors(404))
 async def get_config_version(
     request: Request, ctx: Ctx,
     version_id: Annotated[str, Path(pattern=ids.CONFIG_VERSION_ID, description="pipe_etl@v2")],
 ) -> JSONResponse:
-    check_id(version_id.partition("@v")[0], "pipe_", "version_id")
-    return ok(request, public(await ctx.get_live(CONFIG_VERSIONS, version_id, "config version")))
+    return await config_version(request, ctx, version_id)
