@@ -13,6 +13,7 @@ fixtures for every test under ``tests/browser``; another folder's conftest can i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -87,27 +88,27 @@ def _ready(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def live_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``tauro dev`` (the embedded platform) on 127.0.0.1 and a free port: its base URL."""
-    tmp = tmp_path_factory.mktemp("live")
+@contextlib.contextmanager
+def tauro_dev(tmp: Path, cwd: Path, **settings: str) -> Iterator[tuple[str, Path]]:
+    """``tauro dev`` (the embedded platform) on 127.0.0.1 and a free port, with its data under
+    ``tmp`` and ``settings`` as environment: its base URL and log file, once ``/health`` answers."""
     port = free_port()
     env = {**os.environ, "TAURO_MODE": "embedded", "PORT": str(port), "HOST": "127.0.0.1",
            "TAURO_DATA_DIR": str(tmp / "data"), "TAURO_WORK_DIR": str(tmp / "work"),
-           "TAURO_OUTPUT_DIR": str(tmp / "output"), "PIPELINES_DIR": str(ROOT / "examples" / "pipelines"),
-           "STREAMS_DIR": str(ROOT / "examples" / "streams"), "LOG_FORMAT": "text",
-           "RATE_LIMIT_REQUESTS": "100000"}
-    log = (tmp / "tauro-dev.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "tauro_cli.main", "dev", "--port", str(port)], cwd=tmp,
+           "TAURO_OUTPUT_DIR": str(tmp / "output"), "STREAMS_DIR": str(ROOT / "examples" / "streams"),
+           "LOG_FORMAT": "text", "RATE_LIMIT_REQUESTS": "100000", **settings}
+    log_path = tmp / "tauro-dev.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "tauro_cli.main", "dev", "--port", str(port)], cwd=cwd,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while not _ready(f"{base}/health"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"tauro dev did not start:\n{(tmp / 'tauro-dev.log').read_text()[-3000:]}")
+                raise RuntimeError(f"tauro dev did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield base
+        yield base, log_path
     finally:
         proc.terminate()
         try:
@@ -116,6 +117,14 @@ def live_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``tauro dev`` on a free port with the example pipelines: its base URL."""
+    tmp = tmp_path_factory.mktemp("live")
+    with tauro_dev(tmp, cwd=tmp, PIPELINES_DIR=str(ROOT / "examples" / "pipelines")) as (base, _):
+        yield base
 
 
 def wait_for(driver: Any, condition: Callable[[Any], T], timeout: float = 30, what: str = "") -> T:

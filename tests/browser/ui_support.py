@@ -4,10 +4,7 @@ admin key), a small REST client, and page helpers (console errors, screenshots).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +16,7 @@ from typing import Any
 import pytest
 from tauro_platform import apikeys
 
-from tests.browser.support import ROOT, _ready, free_port
+from tests.browser.support import ROOT, tauro_dev
 
 SECRET = "tauro-ui-browser-tests-" + "k3y" * 12
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -48,29 +45,13 @@ def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """``tauro dev`` with authentication on, started from the repository root (so the example
     pipeline finds ``examples/data/orders.csv``), with a bootstrap admin key."""
     tmp = tmp_path_factory.mktemp("ui")
-    port = free_port()
     admin = apikeys.new_key(SECRET).key
     pipelines = tmp / "pipelines"  # the example pipeline definitions (YAML) of examples/pipelines
     pipelines.mkdir()
     for path in (ROOT / "examples" / "pipelines").glob("*.yaml"):
         shutil.copy(path, pipelines / path.name)
-    env = {**os.environ, "TAURO_MODE": "embedded", "PORT": str(port), "HOST": "127.0.0.1",
-           "TAURO_DATA_DIR": str(tmp / "data"), "TAURO_WORK_DIR": str(tmp / "work"),
-           "TAURO_OUTPUT_DIR": str(tmp / "output"), "PIPELINES_DIR": str(pipelines),
-           "STREAMS_DIR": str(ROOT / "examples" / "streams"), "LOG_FORMAT": "text",
-           "ENABLE_AUTH": "true", "SECRET_KEY": SECRET, "TAURO_ADMIN_API_KEY": admin,
-           "RATE_LIMIT_REQUESTS": "100000", "RATE_LIMIT_AUTH_FAILURES": "100000"}
-    log_path = tmp / "tauro-dev.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "tauro_cli.main", "dev", "--port", str(port)], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while not _ready(f"{base}/health"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"tauro dev did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with tauro_dev(tmp, cwd=ROOT, PIPELINES_DIR=str(pipelines), ENABLE_AUTH="true", SECRET_KEY=SECRET,
+                   TAURO_ADMIN_API_KEY=admin, RATE_LIMIT_AUTH_FAILURES="100000") as (base, log_path):
         platform = Platform(base, admin, log_path)
         deadline = time.monotonic() + 30  # the runs service registers the bootstrap key at start-up
         while True:
@@ -82,14 +63,6 @@ def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                     raise
                 time.sleep(0.3)
         yield platform
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def console_errors(driver: Any) -> list[str]:
