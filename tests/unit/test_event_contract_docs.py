@@ -21,3 +21,20 @@ def test_committed_asyncapi_is_current() -> None:
     assert committed == json.loads(json.dumps(asyncapi()))
     assert {c["address"] for c in committed["channels"].values()} >= {
         "tauro.events.projects.v1", "tauro.events.pipelines.v1", "tauro.events.runs.v1"}
+
+
+def test_asyncapi_says_tauro_sends_on_kafka_keyed_by_stream() -> None:
+    """AsyncAPI 3.0: the described application's ``send`` operations are what it publishes."""
+    doc = asyncapi()
+    assert doc["operations"] and {op["action"] for op in doc["operations"].values()} == {"send"}
+    assert {s["protocol"] for s in doc["servers"].values()} == {"kafka"}
+    assert all(s["host"] for s in doc["servers"].values())
+    for name, channel in doc["channels"].items():
+        assert channel["servers"] and all(ref["$ref"].removeprefix("#/servers/") in doc["servers"]
+                                          for ref in channel["servers"])
+        sent = {ref["$ref"] for op in doc["operations"].values() if op["channel"]["$ref"] == f"#/channels/{name}"
+                for ref in op["messages"]}
+        assert sent == {f"#/channels/{name}/messages/{m}" for m in channel["messages"]}
+    for message in doc["components"]["messages"].values():
+        key = message["bindings"]["kafka"]["key"]
+        assert key["type"] == "string" and "stream_id" in key["description"]
