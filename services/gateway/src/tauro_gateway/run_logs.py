@@ -2,13 +2,15 @@
 
 Each SSE event's id is the line id; a client reconnecting with ``Last-Event-ID``
 resumes after that line. The stream ends (``event: end``) once the run is over and
-every line has been sent.
+every line has been sent. While nothing is sent for ``KEEPALIVE_SECONDS`` (a silent
+run), the stream sends a comment (``: keep-alive``) so proxies do not close it as idle.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +23,8 @@ from tauro_gateway.envelopes import page, public
 
 LEVELS = tuple(LogLevel)
 POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 15.0
+KEEPALIVE = b": keep-alive\n\n"
 SSE: dict[str, Any] = {
     "description": "A page of log lines (JSON), or with `Accept: text/event-stream` (or `follow=true`) a "
                    "Server-Sent Events stream: `event: log` per line (`id` = line id, `data` = the line), "
@@ -79,6 +83,7 @@ async def _follow(
     stream ends once that run is over and every line was sent; without, it follows until the
     client goes away (``GET /logs`` over many runs)."""
     yield b"retry: 1000\n\n"
+    last_sent = time.monotonic()
     while True:
         query = {**where, key: {"$gt": after}} if after else where
         docs, _ = await ctx.read_store.find(collections.RUN_LOGS, query, [(key, 1)], 0, 500)
@@ -86,6 +91,7 @@ async def _follow(
             after = doc[key]
             yield f"id: {after}\nevent: log\ndata: {json.dumps(public(doc))}\n\n".encode()
         if docs:
+            last_sent = time.monotonic()
             continue
         if run_id is not None:
             run = await ctx.read_store.get(collections.RUNS, run_id)
@@ -99,4 +105,7 @@ async def _follow(
                 continue
         if await request.is_disconnected():
             return
+        if time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
+            yield KEEPALIVE
+            last_sent = time.monotonic()
         await asyncio.sleep(POLL_SECONDS)
