@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 
 from tauro_platform.bus.port import Bus, Message, Outgoing, Subscription
+from tauro_platform.observability.metrics import count_stream_records
 from tauro_platform.readstore.port import Doc
 from tauro_platform.settings import Settings
 from tauro_platform.waiting import wait_event
@@ -47,7 +48,8 @@ class _Tally:
     dead_lettered: int = 0
     last_dead_letter: str | None = None
 
-    def add_to(self, counters: Counters) -> None:
+    def add_to(self, counters: Counters, pipeline: str) -> None:
+        count_stream_records(pipeline, self.records_in, self.records_out, self.dead_lettered)
         counters.records_in += self.records_in
         counters.records_out += self.records_out
         counters.dead_lettered += self.dead_lettered
@@ -138,7 +140,7 @@ class ExecutionWorker:
         except BaseException:
             self._parts.pop(tp, None)  # the state holds part of this batch: reload before the retry
             raise
-        tally.add_to(self._counters)
+        tally.add_to(self._counters, self.definition.name)
 
     async def _partition(self, tp: TopicPartition) -> _Partition:
         cached = self._parts.get(tp)
@@ -208,7 +210,7 @@ class ExecutionWorker:
             if outgoing:
                 await self._bus.publish_many(outgoing)
                 await self._save(tp, part, part.covered)
-                tally.add_to(self._counters)
+                tally.add_to(self._counters, self.definition.name)
 
     async def abort(self) -> None:
         """Leave the consumer group now; windows stay in their last snapshot."""
