@@ -347,6 +347,17 @@ class ReadStoreContract:
         await asyncio.gather(*(store.save_checkpoint("p2", n) for n in [4, 12, 7, 1, 11]))
         assert await store.checkpoint("p2") == 12
 
+    async def test_delete_where_removes_only_the_matching_documents(self, store: ReadStore) -> None:
+        for i, seen in enumerate(["2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z",
+                                  "2026-01-03T00:00:00.000000Z"]):
+            assert await store.put_versioned("hb", {"_id": f"h{i}", "last_seen": seen, "_v": 1}, None)
+        assert await store.put_versioned("hb", {"_id": "no-time", "_v": 1}, None)
+        assert await store.delete_where("hb", {"last_seen": {"$lt": "2026-01-02T12:00:00.000000Z"}}) == 2
+        docs, total = await store.find("hb", {})
+        assert total == 2 and [d["_id"] for d in docs] == ["h2", "no-time"]
+        assert await store.delete_where("hb", {"_id": "absent"}) == 0
+        assert await store.put_versioned("hb", {"_id": "h0", "last_seen": "x", "_v": 1}, None)  # gone: insertable
+
     async def test_drop_collections_and_named_checkpoints(self, loaded: ReadStore) -> None:
         store = loaded
         assert await store.insert_if_absent("keep", {"_id": "k"})

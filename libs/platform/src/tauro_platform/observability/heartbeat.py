@@ -7,6 +7,11 @@ reads the freshest one per service. ``state`` is ``running``, ``stopped``, or wh
 owner's ``state_of`` says (a command host reports ``stuck`` while a command keeps failing).
 Writes are conditional on the stored version (``put_versioned``), so a restarted
 instance with the same id continues its document.
+
+Documents of instances gone for ``RETENTION_SECONDS`` (a day) are deleted by the
+writers themselves: each heartbeat prunes when it starts and then every
+``PRUNE_EVERY_SECONDS`` (an explicit delete, not a TTL index: ``last_seen`` is an ISO
+string and a MongoDB-wire server need not run a TTL monitor).
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tauro_contracts.readmodels import collections
@@ -30,6 +36,15 @@ from tauro_platform.waiting import within
 log = logging.getLogger("tauro.heartbeat")
 HEARTBEATS = collections.SERVICE_HEARTBEATS
 STOP_TIMEOUT = 2.0
+RETENTION_SECONDS = 86400.0
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+async def prune_stale(read_store: ReadStore, older_than: float = RETENTION_SECONDS,
+                      now: datetime | None = None) -> int:
+    """Delete the heartbeat documents not written for ``older_than`` seconds; how many went."""
+    cutoff = iso((now or datetime.now(UTC)) - timedelta(seconds=older_than))
+    return await read_store.delete_where(HEARTBEATS, {"last_seen": {"$lt": cutoff}})
 
 
 class Heartbeat:
@@ -45,6 +60,8 @@ class Heartbeat:
         self._version: int | None = None
         self._known = False
         self._task: asyncio.Task[None] | None = None
+        self._pruned_at: float | None = None
+        self.retention = RETENTION_SECONDS
         self.state_of: Callable[[], str] = lambda: "running"
 
     def _doc(self, state: str) -> dict[str, Any]:
@@ -74,7 +91,22 @@ class Heartbeat:
             await self.beat()
         except Exception:
             log.exception("first heartbeat failed; will retry", extra={"service": self.service})
+        await self._prune_when_due()
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-heartbeat")
+
+    async def _prune_when_due(self) -> None:
+        """Remove documents of instances gone for ``retention``: at start, then every
+        ``PRUNE_EVERY_SECONDS`` (every instance prunes; deleting twice is harmless)."""
+        if self._pruned_at is not None and time.monotonic() - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            removed = await prune_stale(self.read_store, self.retention)
+        except Exception as exc:
+            log.warning("stale heartbeats not pruned", extra={"service": self.service, "error": type(exc).__name__})
+            return
+        if removed:
+            log.info("stale heartbeats pruned", extra={"service": self.service, "count": removed})
 
     async def _run(self) -> None:
         while True:
@@ -85,6 +117,7 @@ class Heartbeat:
                 raise
             except Exception as exc:
                 log.warning("heartbeat failed", extra={"service": self.service, "error": type(exc).__name__})
+            await self._prune_when_due()
 
     async def stop(self) -> None:
         """Stop beating and mark the instance stopped (best effort: the store may be gone)."""

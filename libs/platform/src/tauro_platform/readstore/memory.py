@@ -184,6 +184,13 @@ class MemoryReadStore:
         doc[field] = int(doc.get(field, 0)) + by
         return int(doc[field])
 
+    async def delete_where(self, collection: str, where: Filter) -> int:
+        docs = self._collections[collection]
+        doomed = [d["_id"] for d in self._matching(collection, where)]
+        for doc_id in doomed:
+            del docs[doc_id]
+        return len(doomed)
+
     async def checkpoint(self, name: str) -> int:
         return self._checkpoints.get(name, 0)
 

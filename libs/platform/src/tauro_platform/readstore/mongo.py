@@ -145,6 +145,11 @@ class MongoReadStore:
         except OperationFailure as exc:
             log.warning("no TTL index for expiring counters", extra={"collection": collection, "error": str(exc)})
 
+    async def delete_where(self, collection: str, where: Filter) -> int:
+        check_filter(where)
+        result = await self._coll(collection).delete_many(where)
+        return int(result.deleted_count)
+
     async def checkpoint(self, name: str) -> int:
         doc = await self._db[_CHECKPOINTS].find_one({"_id": name})
         return int(doc["position"]) if doc else 0

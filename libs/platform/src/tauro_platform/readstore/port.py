@@ -69,6 +69,11 @@ class ReadStore(Protocol):
         shared counter behind the gateway's rate limits."""
         ...
 
+    async def delete_where(self, collection: str, where: Filter) -> int:
+        """Delete the documents matching ``where``; returns how many were deleted. For
+        housekeeping of non-projected documents (stale service heartbeats), not projections."""
+        ...
+
     async def checkpoint(self, name: str) -> int: ...
 
     async def save_checkpoint(self, name: str, position: int) -> None:

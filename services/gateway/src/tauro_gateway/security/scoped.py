@@ -89,3 +89,6 @@ class ScopedReadStore:
 
     async def drop(self, collections: Sequence[str], checkpoints: Sequence[str]) -> None:
         raise PermissionError("a scoped read store cannot drop read models")
+
+    async def delete_where(self, collection: str, where: Filter) -> int:
+        raise PermissionError("a scoped read store cannot delete documents")
