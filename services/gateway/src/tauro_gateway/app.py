@@ -40,6 +40,10 @@ def create_app(ctx: GatewayContext) -> FastAPI:
         docs_url=None,  # served with local assets by install_docs (docs.py), not from a CDN
         redoc_url=None,
         dependencies=[Depends(authorize)],  # every route applies its access rule (security/rules.py)
+        # One SERVER span per request: ObservabilityMiddleware's (route-named, with the request
+        # id, X-Trace-Id). FastAPI's own request span, on by default, would wrap it with a second
+        # one of the same name.
+        telemetry={"tracing": False},
     )
     app.state.ctx = ctx
     errors.install(app)

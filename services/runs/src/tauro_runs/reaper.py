@@ -6,7 +6,9 @@
 - re-dispatch scheduled attempts that no live executor claimed in time.
 
 Each action is a command processed like any other, so replicas racing on the same
-run are settled by the store's version check.
+run are settled by the store's version check. It continues the run's trace (the context
+recorded on the event that queued the run, i.e. its start request's), so a lost
+attempt's expiry and its retry show up in the run's one trace, not in new ones.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from tauro_contracts.base import Command
+from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.readmodels.states import RunState, TaskState
-from tauro_contracts.runs import ExpireTask, TimeOutRun
+from tauro_contracts.runs import ExpireTask, RunCreated, RunQueued, TimeOutRun
+from tauro_platform.eventstore.port import EventStore
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.commands import CommandProcessor, local_envelope
 from tauro_platform.timeutil import iso
@@ -31,13 +34,14 @@ EXECUTORS = "executors"
 
 class Reaper:
     def __init__(
-        self, processor: CommandProcessor, dispatcher: Dispatcher, read_store: ReadStore,
+        self, processor: CommandProcessor, dispatcher: Dispatcher, read_store: ReadStore, store: EventStore,
         heartbeat_timeout: float = 10.0, claim_timeout: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._processor = processor
         self._dispatcher = dispatcher
         self._read = read_store
+        self._store = store
         self._heartbeat_timeout = heartbeat_timeout
         self._claim_timeout = claim_timeout
         self._clock = clock
@@ -77,6 +81,17 @@ class Reaper:
                                                      attempt=task["attempt"], reason="not claimed in time",
                                                      seen_status="SCHEDULED", seen_dispatch=task.get("dispatch")))
 
-    async def _issue(self, command: Command) -> None:
-        reply = await self._processor.process(local_envelope(command, "system:reaper"))
+    async def _issue(self, command: TimeOutRun | ExpireTask) -> None:
+        trace = run_trace(await self._store.read_stream(command.run_id))
+        reply = await self._processor.process(local_envelope(command, "system:reaper", trace_context=trace))
         log.info("reaper acted", extra={"command": command.type_name, "ok": reply.ok, "result": reply.result})
+
+
+def run_trace(stream: list[EventEnvelope]) -> dict[str, str]:
+    """The W3C context of the run's trace: the one recorded on the event that (last) queued
+    the run, else on its creation; ``{}`` (a new trace) when neither carries one."""
+    for wanted in (RunQueued.type_name, RunCreated.type_name):
+        for event in reversed(stream):
+            if event.type == wanted and event.trace_context:
+                return dict(event.trace_context)
+    return {}

@@ -63,7 +63,7 @@ class RunsService:
         )
         self.metrics = RunMetrics(adapters.read_store)
         self.host.processor.after_append = self._after_append
-        self.reaper = Reaper(self.host.processor, self.dispatcher, adapters.read_store,
+        self.reaper = Reaper(self.host.processor, self.dispatcher, adapters.read_store, adapters.store,
                              heartbeat_timeout=settings.executor_lease_seconds)
         self._tasks: list[asyncio.Task[None]] = []
 
