@@ -27,6 +27,7 @@ Each command is processed in a span that continues the sender's trace (the envel
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -198,7 +199,7 @@ class CommandProcessor:
             if earlier:  # a copy of this command won (or it ran before): answer from its events
                 return Decided((), (None, earlier))
             try:
-                decision = await handler(command, ctx)
+                decision = await handler(command, ctx if attempt == 0 else dataclasses.replace(ctx, attempt=attempt))
             except DomainError:
                 # A copy of this command (a client's retry racing the original) may have
                 # committed between the look above and the handler's read: then "already

@@ -71,3 +71,4 @@ class CommandContext:
     now: datetime
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
     random: Callable[[], float] = field(default=random.random)
+    attempt: int = 0  # 0, then 1, 2, ... when deciding again after a lost race (load fresh state then)
