@@ -128,6 +128,20 @@ def parse_time(text: str) -> float:
 # ---------------------------------------------------------------- the platform under test
 
 
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes used so far (Linux /proc; 0 elsewhere). Attempts
+    run in child processes and are not included: this is the orchestration's own CPU."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -164,6 +178,9 @@ class Embedded:
                 raise SystemExit(f"the embedded platform did not start; see {self.log}")
             time.sleep(0.1)
         return f"http://127.0.0.1:{self.port}"
+
+    def pids(self) -> list[int]:
+        return [self.process.pid] if self.process is not None else []
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -216,6 +233,9 @@ class Distributed:
                 time.sleep(0.2)
         return f"http://127.0.0.1:{self.port}"
 
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:
@@ -262,6 +282,16 @@ class Bench:
     project: str = ""
     pipelines: dict[str, str] = field(default_factory=dict)
     overheads: dict[str, list[float]] = field(default_factory=dict)
+    server_pids: list[int] = field(default_factory=list)  # the platform's processes (empty: --url)
+
+    def cpu(self) -> float:
+        return process_cpu_seconds(self.server_pids)
+
+    def cpu_note(self, since: float, per: int, what: str) -> str:
+        """The platform's CPU time since ``since`` per ``what`` (machine load hardly moves it)."""
+        if not self.server_pids or per <= 0:
+            return ""
+        return f"; platform CPU {(self.cpu() - since) / per * 1000:.1f} ms a {what}"
 
     async def setup(self) -> None:
         response = await self.api.post("/projects", json={"name": f"bench-{int(time.time() * 1000)}"})
@@ -328,13 +358,15 @@ async def chain_figure(bench: Bench, kind: str, nodes: int, repeat: int) -> None
     pipeline = await bench.pipeline(kind, nodes)
     await bench.run_once(pipeline, kind, poll=0.05)  # warm-up: the first run pays for caches and imports
     times, server = [], []
+    cpu = bench.cpu()
     for _ in range(repeat):
         elapsed, doc = await bench.run_once(pipeline, kind, poll=0.05)
         times.append(elapsed)
         server.append(parse_time(doc["finished_at"]) - parse_time(doc["created_at"]))
     median = statistics.median(times)
     figure(f"chain{nodes}.{kind}", f"{median:.2f} s create->SUCCESS ({median / nodes * 1000:.1f} ms a task; "
-           f"runs {', '.join(f'{t:.2f}' for t in times)} s; server-side {statistics.median(server):.2f} s)")
+           f"runs {', '.join(f'{t:.2f}' for t in times)} s; server-side {statistics.median(server):.2f} s"
+           f"{bench.cpu_note(cpu, repeat * nodes, 'task, polling included')})")
 
 
 async def latency_figure(bench: Bench, kind: str, runs: int) -> None:
@@ -373,15 +405,17 @@ async def sustained_figure(bench: Bench, clients: int, duration: float) -> None:
                 failures.append(f"{doc['id']} {doc['state']}")
 
     began = time.monotonic()
+    cpu = bench.cpu()
     await asyncio.gather(*(client() for _ in range(clients)))
     wall = time.monotonic() - began
+    cpu_note = bench.cpu_note(cpu, len(done), "run, polling included")
     lost = 0
     for run_id in created:  # every run created must have ended (the clients waited for each)
         response = await bench.api.get(f"/runs/{run_id}", params={"fields": "state"})
         lost += response.status_code != 200 or response.json()["data"]["state"] not in TERMINAL
     figure("sustained", f"{len(done) / wall:.1f} runs/s ({len(done)} runs of 1 shell node, {clients} clients, "
            f"{wall:.0f} s); latency {dist(done)}; not ended {lost}; failures {len(failures)}"
-           + (f" (first: {failures[0]})" if failures else ""))
+           + (f" (first: {failures[0]})" if failures else "") + cpu_note)
 
 
 class RawPost:
@@ -461,24 +495,26 @@ async def post_figure(bench: Bench, rate: float, seconds: float) -> None:
         else:
             errors[key] = errors.get(key, 0) + 1
 
+    cpu = bench.cpu()
     try:
         await asyncio.gather(*(one(i) for i in range(count)))
     finally:
         client.close()
     achieved = count / max(1e-9, time.perf_counter() - base)
+    cpu_note = bench.cpu_note(cpu, count, "request")
     figure(f"post.{int(rate)}", f"{dist(latencies)}; errors {sum(errors.values())}"
            + (f" {errors}" if errors else "") + f" ({count} requests, {achieved:.0f}/s achieved incl. drain, "
-           f"{client.opened} connections)")
+           f"{client.opened} connections{cpu_note})")
 
 
-async def run_figures(args: argparse.Namespace, url: str) -> None:
+async def run_figures(args: argparse.Namespace, url: str, server_pids: list[int] | None = None) -> None:
     only = {x.strip() for x in args.only.split(",") if x.strip()}
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     headers = {"X-API-Key": key} if (key := api_key(args)) else {}
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=f"{url.rstrip('/')}/api/v1", headers=headers, timeout=120,
                                  limits=limits) as api:
-        bench = Bench(api, args.poll)
+        bench = Bench(api, args.poll, server_pids=server_pids or [])
         await bench.setup()
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         for kind in kinds:
@@ -523,7 +559,7 @@ def main() -> None:
     try:
         url = platform.start()
         describe(url, embedded=not args.distributed)
-        asyncio.run(run_figures(args, url))
+        asyncio.run(run_figures(args, url, platform.pids()))
     finally:
         platform.stop()
         if args.keep:
