@@ -8,7 +8,7 @@ SHELL := /bin/bash
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: install run test chaos bench up down status lint typecheck check rebuild migrate clean-data
+.PHONY: install run test chaos bench up down status lint typecheck check rebuild migrate clean-data compose-env
 
 install:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -33,6 +33,10 @@ up: install
 
 down:
 	bash scripts/dist.sh down
+
+# once before `docker compose up`: writes .env (secret key, first admin API key, Grafana password); never overwrites
+compose-env:
+	bash scripts/compose-env.sh
 
 status:
 	bash scripts/dist.sh status
