@@ -18,8 +18,10 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import stat
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from typing import Any
 import pytest
 import yaml
 from tauro_platform import apikeys
+from tauro_platform.observability.metrics import MetricsServer
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_ENV = ROOT / "scripts" / "compose-env.sh"
@@ -184,6 +187,35 @@ def test_tauro_health_checks_fetch_the_metrics_port_the_service_serves(model: di
         probe = " ".join(svc["healthcheck"]["test"])
         assert f"http://127.0.0.1:{port}/metrics" in probe, f"{name}: {probe}"
         assert svc["healthcheck"].get("start_period"), name  # start-up (migrations) is not a failure
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_tauro_health_checks_pass_against_a_metrics_server_and_fail_without(model: dict[str, Any]) -> None:
+    """Each Tauro service's health check command, run as written (only the port moved to a
+    free one), against the platform's own MetricsServer: exit 0; with nothing listening: not 0."""
+    server = MetricsServer("127.0.0.1", 0)
+    server.start()
+    closed = _free_port()
+    try:
+        for name in TAURO_SERVICES:
+            test = _services(model)[name]["healthcheck"]["test"]
+            assert test[:2] == ["CMD", "python"], name
+            port = NAMED_PORTS.get(name, METRICS_PORT)
+
+            def probe(to: int, args: list[str] = test[2:], port: int = port) -> int:
+                argv = [sys.executable, *(a.replace(f":{port}/", f":{to}/") for a in args)]
+                return subprocess.run(argv, capture_output=True, timeout=30).returncode
+
+            assert probe(server.port) == 0, f"{name}: the health check fails against a live /metrics"
+            assert probe(closed) != 0, f"{name}: the health check passes with nothing listening"
+    finally:
+        server.stop()
 
 
 def test_tauro_services_run_under_an_init_with_restart_and_resources(model: dict[str, Any]) -> None:
@@ -492,32 +524,60 @@ def test_dependencies_are_a_layer_of_their_own_before_the_sources(dockerfile: Do
     assert {s.rstrip("/") for sources in later for s in sources} >= {"libs", "services", "apps", "examples"}
 
 
-def test_dependency_layer_installs_from_the_copied_files_alone(dockerfile: Dockerfile, tmp_path: Path) -> None:
-    """Replays the dependency layer: exactly the files copied before the first `uv sync`, and
-    that command (as a dry run): it must resolve from the lock with no source present, and
-    install third-party packages only (no workspace member, no dev tool)."""
-    syncs = [(i, ins) for i, ins in dockerfile.all("RUN") if "uv sync" in ins.args]
-    deps_at, deps = syncs[0]
+def _uv() -> list[str]:
+    if os.environ.get("UV"):  # set by `uv run`
+        return [os.environ["UV"]]
+    found = shutil.which("uv")
+    return [found] if found else ["python3", "-m", "uv"]
+
+
+def _replay_copy(ins: Instruction, context: Path) -> None:
+    """A COPY from the build context (the repo, minus .dockerignore) into ``context``."""
+    sources, dest = _copies(ins)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "*.egg-info")
+    for source in sources:
+        origin = ROOT / source
+        if origin.is_dir():
+            shutil.copytree(origin, context / dest.rstrip("/"), ignore=skip, dirs_exist_ok=True)
+        else:
+            target = context / dest / origin.name if dest.endswith("/") else context / dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(origin, target)
+
+
+def _replay_sync(run: Instruction, context: Path) -> str:
+    command = shlex.split(run.args[run.args.index("uv sync"):].split("&&")[0])
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    env.update(UV_PROJECT_ENVIRONMENT=str(context / ".venv"), UV_PYTHON_DOWNLOADS="never")
+    result = subprocess.run([*_uv(), *command[1:]], cwd=context, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{run.args}\n{result.stderr}"
+    return result.stderr + result.stdout
+
+
+def test_the_two_uv_layers_replayed_on_exactly_the_files_they_copy(dockerfile: Dockerfile, tmp_path: Path) -> None:
+    """Replays the image's COPY and `uv sync` steps in a scratch directory: the dependency
+    layer must install from the lock and the pyproject.toml files alone, third-party packages
+    only (no workspace member, no dev tool); the second layer adds the members, and every
+    service's module imports."""
+    (deps_at, deps), (members_at, members) = [(i, ins) for i, ins in dockerfile.all("RUN") if "uv sync" in ins.args]
     for i, ins in dockerfile.all("COPY"):
         if i < deps_at:
-            sources, dest = _copies(ins)
-            for source in sources:
-                target = tmp_path / dest / Path(source).name if dest.endswith("/") else tmp_path / source
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(ROOT / source, target)
-    command = shlex.split(deps.args[deps.args.index("uv sync"):])
-    uv = [os.environ["UV"]] if os.environ.get("UV") else (
-        [shutil.which("uv") or ""] if shutil.which("uv") else ["python3", "-m", "uv"])
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
-    env.update(UV_PROJECT_ENVIRONMENT=str(tmp_path / ".venv"), UV_PYTHON_DOWNLOADS="never")
-    result = subprocess.run([*uv, *command[1:], "--dry-run"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    planned = re.findall(r"^ \+ ([A-Za-z0-9_.-]+)==", result.stderr + result.stdout, re.MULTILINE)
-    assert len(planned) > 10, result.stderr
-    assert "fastapi" in planned and "aiokafka" in planned and "pymongo" in planned
-    assert not [p for p in planned if p.startswith("tauro")], "workspace members in the dependency layer"
-    assert not {"pytest", "ruff", "mypy", "hypothesis"} & set(planned), "dev tools in the image"
+            _replay_copy(ins, tmp_path)
+    first = re.findall(r"^ \+ ([A-Za-z0-9_.-]+)==", _replay_sync(deps, tmp_path), re.MULTILINE)
+    assert "fastapi" in first and "aiokafka" in first and "pymongo" in first, first
+    assert not [p for p in first if p.startswith("tauro")], "workspace members in the dependency layer"
+    assert not {"pytest", "ruff", "mypy", "hypothesis", "croniter"} & set(first), "dev tools in the image"
+
+    for i, ins in dockerfile.all("COPY"):
+        if deps_at < i < members_at:
+            _replay_copy(ins, tmp_path)
+    second = re.findall(r"^ \+ ([A-Za-z0-9_.-]+)[= ]", _replay_sync(members, tmp_path), re.MULTILINE)
+    assert {f"tauro-{name}" for name in TAURO_SERVICES} <= set(second), second
+    modules = ", ".join(f"tauro_{name}.service" if name != "gateway" else "tauro_gateway.app"
+                        for name in TAURO_SERVICES)
+    imported = subprocess.run([str(tmp_path / ".venv" / "bin" / "python"), "-c", f"import {modules}"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
 
 
 def test_the_image_runs_as_a_non_root_user_that_owns_data(dockerfile: Dockerfile) -> None:
