@@ -179,6 +179,36 @@ def test_settings_the_chart_sets_are_tauro_settings(rendered: list[Manifest]) ->
     assert config["METRICS_HOST"] == "0.0.0.0" and config["METRICS_PORT"] == "9464"
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_pods_environment_is_valid_settings(scale_out_render: list[Manifest], service: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment a pod gets (ConfigMap + its own env, Secrets filled in) passes
+    Tauro's settings validation, production checks included."""
+    for name in [n for n in os.environ if n.upper() in {f.upper() for f in Settings.model_fields}]:
+        monkeypatch.delenv(name)
+    secret_key = "k" * 48
+    secret_values = {"SECRET_KEY": secret_key, "TAURO_ADMIN_API_KEY": apikeys.new_key(secret_key).key,
+                     "MONGODB_URL": "mongodb://tauro:pw@tauro-mongodb-0.tauro-mongodb-svc:27017/admin?replicaSet=x",
+                     "SMTP_USERNAME": "tauro", "SMTP_PASSWORD": "pw"}
+    config = of_kind(scale_out_render, "ConfigMap")[f"{RELEASE}-tauro-config"]["data"]
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    for name, item in env_of(deployments(scale_out_render)[service]).items():
+        monkeypatch.setenv(name, item["value"] if "value" in item else secret_values[name])
+    settings = Settings(_env_file=None)
+    settings.check_for_production()
+    assert settings.tauro_mode == "distributed" and settings.enable_auth is True
+    assert settings.kafka_bootstrap_servers == "tauro-kafka-bootstrap.kafka.svc:9092"
+    assert settings.kafka_partitions == 6 and settings.metrics_port == 9464
+    assert settings.otel_service_name == f"tauro-{service}"
+    if service == "gateway":
+        assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+    if service == "executor":
+        assert str(settings.tauro_work_dir) == "/data/work" and str(settings.tauro_output_dir) == "/data/output"
+    if service == "notifier":
+        assert (settings.smtp_host, settings.smtp_port, settings.smtp_starttls) == ("smtp.example.com", 587, True)
+
+
 def test_secrets_are_referenced_not_inlined(default_render: list[Manifest], scale_out_render: list[Manifest]) -> None:
     for docs, auth_secret, mongo in (
         (default_render, f"{RELEASE}-tauro-auth", ("tauro-mongodb-admin-tauro", "connectionString.standard")),
