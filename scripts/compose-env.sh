@@ -24,6 +24,7 @@ append() {  # append NAME VALUE
     umask 077
     if [[ -s "$ENV_FILE" && -n "$(tail -c 1 "$ENV_FILE")" ]]; then printf '\n' >> "$ENV_FILE"; fi
     printf '%s=%s\n' "$1" "$2" >> "$ENV_FILE"
+    chmod go-rwx "$ENV_FILE"  # it holds secrets
     echo "compose-env: wrote $1 to $ENV_FILE" >&2
 }
 
