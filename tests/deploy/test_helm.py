@@ -227,7 +227,10 @@ def test_secrets_are_referenced_not_inlined(default_render: list[Manifest], scal
     # The generated default: a hook Job creates the Secret the Deployments read.
     job = of_kind(default_render, "Job")[f"{RELEASE}-tauro-keygen"]
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    job_env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    keygen = job["spec"]["template"]["spec"]["containers"][0]
+    # The script tested below, passed whole to the image's python.
+    assert keygen["command"] == ["python", "-c", (CHART / "files" / "keygen.py").read_text()]
+    job_env = {e["name"]: e.get("value") for e in keygen["env"]}
     assert job_env["TAURO_AUTH_SECRET"] == f"{RELEASE}-tauro-auth"
     role = of_kind(default_render, "Role")[f"{RELEASE}-tauro-keygen"]
     assert {"resources": ["secrets"], "resourceNames": [f"{RELEASE}-tauro-auth"], "verbs": ["get"],
