@@ -284,6 +284,9 @@ def test_only_the_api_listens_beyond_the_loopback(model: dict[str, Any]) -> None
     assert {p[1] for p in published["jaeger"]} == {16686, 4317, 4318}
     assert ("127.0.0.1", 9090, 9090) in published["prometheus"]
     assert ("127.0.0.1", 3000, 3000) in published["grafana"]
+    for name in TAURO_SERVICES:  # `--scale <service>=N` needs no fixed host port and no fixed name
+        assert name == "gateway" or name not in published, f"{name} publishes a host port"
+        assert "container_name" not in _services(model)[name], name
     host_ports = [p[1] for ports in published.values() for p in ports]
     assert len(host_ports) == len(set(host_ports))
     for name, ports in published.items():
