@@ -30,6 +30,10 @@ log = logging.getLogger("tauro.tracing")
 _PROPAGATOR = TraceContextTextMapPropagator()
 TRACER = "tauro"
 TRACE_HEADERS = ("traceparent", "tracestate")
+GRPC_EXTRA_MISSING = (
+    "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the OTLP gRPC exporter, an optional extra: install "
+    "'tauro-platform[grpc]' (it pulls grpcio), or export over HTTP with OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
+)
 
 __all__ = ["Span", "SpanKind", "Status", "StatusCode", "Tracing", "current_ids", "extract_context", "inject_context",
            "span"]
@@ -140,7 +144,10 @@ def _exporter(settings: Any) -> tuple[Any | None, str]:
     if endpoint is None:
         return None, "none (no OTLP endpoint set)"
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        try:  # an extra (it pulls grpcio): pip install 'tauro-platform[grpc]'
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        except ImportError as exc:
+            raise RuntimeError(GRPC_EXTRA_MISSING) from exc
 
         return GrpcExporter(endpoint=endpoint), f"otlp grpc {endpoint}"
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
