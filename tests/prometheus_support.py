@@ -101,13 +101,13 @@ class Prometheus:
         result: list[dict[str, Any]] = self.api("query", query=promql)["result"]
         return result
 
-    def wait(self, check: Any, timeout: float, what: str) -> Any:
-        """Poll ``check()`` until it returns something truthy; fail with its last answer."""
+    def wait(self, fetch: Any, ok: Any, timeout: float, what: str) -> Any:
+        """Poll ``fetch()`` until ``ok(value)``; return the value, or fail with the last one."""
         deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            last = check()
-            if last:
-                return last
+        value = fetch()
+        while not ok(value):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {value!r})")
             time.sleep(0.5)
-        raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {last!r})")
+            value = fetch()
+        return value
