@@ -15,7 +15,6 @@ trap cleanup EXIT
 
 use_scripts=1
 if [[ -z "${TAURO_USE_SCRIPTS:-}" ]] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-  echo "Docker engine found: the tests start Kafka and MongoDB with testcontainers"
   use_scripts=0
 fi
 if [[ $use_scripts == 1 && -z "${TAURO_TEST_KAFKA:-}" ]]; then
@@ -29,6 +28,11 @@ if [[ $use_scripts == 1 && -z "${TAURO_TEST_MONGODB_URL:-}" ]]; then
     bash scripts/infra/mongo.sh start; started+=(mongo)
   fi
   export TAURO_TEST_MONGODB_URL="mongodb://127.0.0.1:${TAURO_MONGO_PORT:-27018}/?directConnection=true&retryWrites=false"
+fi
+if [[ $use_scripts == 0 ]]; then  # pytest's summary then names the path each server took
+  echo "infrastructure: testcontainers (Docker engine found: Kafka apache/kafka, MongoDB mongo replica set; TAURO_USE_SCRIPTS=1 takes the scripts)"
+else
+  echo "infrastructure: scripts (Kafka ${TAURO_TEST_KAFKA}, SecantusDB ${TAURO_TEST_MONGODB_URL%%/\?*})"
 fi
 
 # The browser tests (tests/browser) use the system's Chromium: install it if missing. Where it

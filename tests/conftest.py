@@ -3,8 +3,11 @@
 Resolution order for each server:
 1. ``TAURO_TEST_KAFKA`` / ``TAURO_TEST_MONGODB_URL`` set (``make test`` sets them after
    starting the servers with ``scripts/infra``): use them.
-2. A Docker engine answers: start containers with testcontainers.
+2. A Docker engine answers: start containers with testcontainers (tests/infra_containers.py:
+   ``apache/kafka`` in KRaft mode, ``mongo`` as a one-member replica set), both awaited ready.
 3. Otherwise start them with ``scripts/infra/*.sh`` and stop them at the end.
+
+The run ends with one line saying which path each server took ("infrastructure: ...").
 """
 
 from __future__ import annotations
@@ -15,11 +18,22 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests import infra_containers
+
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "scripts" / "infra"
+INFRASTRUCTURE: dict[str, str] = {}  # server -> where this run's tests found it
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line saying which path the servers took (nothing when no test needed them)."""
+    if INFRASTRUCTURE:
+        terminalreporter.write_line(
+            "infrastructure: " + ", ".join(f"{name} {where}" for name, where in sorted(INFRASTRUCTURE.items())))
 
 
 def _docker_engine() -> bool:
@@ -42,18 +56,18 @@ def _started_by_script(name: str) -> bool:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     if os.environ.get("TAURO_TEST_KAFKA"):
+        INFRASTRUCTURE["Kafka"] = f"{os.environ['TAURO_TEST_KAFKA']} (TAURO_TEST_KAFKA)"
         yield os.environ["TAURO_TEST_KAFKA"]
         return
     if _docker_engine():
-        from testcontainers.kafka import KafkaContainer
-
-        container = KafkaContainer("apache/kafka:3.9.1").with_kraft()
-        container.with_env("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000")  # the e2e services use 3 s sessions
-        with container as kafka:
-            yield kafka.get_bootstrap_server()
+        with infra_containers.kafka_container() as bootstrap:
+            INFRASTRUCTURE["Kafka"] = f"{bootstrap} (testcontainers, {infra_containers.KAFKA_IMAGE})"
+            yield bootstrap
         return
     started = _started_by_script("kafka.sh")
-    yield f"127.0.0.1:{os.environ.get('TAURO_KAFKA_PORT', '19092')}"
+    bootstrap = f"127.0.0.1:{os.environ.get('TAURO_KAFKA_PORT', '19092')}"
+    INFRASTRUCTURE["Kafka"] = f"{bootstrap} (scripts/infra/kafka.sh)"
+    yield bootstrap
     if started:
         _script("kafka.sh", "stop")
 
@@ -61,21 +75,18 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def mongo_url() -> Iterator[str]:
     if os.environ.get("TAURO_TEST_MONGODB_URL"):
+        INFRASTRUCTURE["MongoDB"] = f"{os.environ['TAURO_TEST_MONGODB_URL']} (TAURO_TEST_MONGODB_URL)"
         yield os.environ["TAURO_TEST_MONGODB_URL"]
         return
     if _docker_engine():
-        from testcontainers.mongodb import MongoDbContainer
-
-        with MongoDbContainer("mongo:7").with_command("--replSet rs0 --bind_ip_all") as mongo:
-            url = mongo.get_connection_url()
-            from pymongo import MongoClient
-
-            with MongoClient(url, directConnection=True) as client:
-                client.admin.command("replSetInitiate")
-            yield url + "/?directConnection=true"
+        with infra_containers.mongo_container() as url:
+            INFRASTRUCTURE["MongoDB"] = f"{url} (testcontainers, {infra_containers.MONGO_IMAGE} replica set)"
+            yield url
         return
     started = _started_by_script("mongo.sh")
-    yield f"mongodb://127.0.0.1:{os.environ.get('TAURO_MONGO_PORT', '27018')}/?directConnection=true&retryWrites=false"
+    url = f"mongodb://127.0.0.1:{os.environ.get('TAURO_MONGO_PORT', '27018')}/?directConnection=true&retryWrites=false"
+    INFRASTRUCTURE["MongoDB"] = f"{url} (scripts/infra/mongo.sh: SecantusDB)"
+    yield url
     if started:
         _script("mongo.sh", "stop")
 
