@@ -22,6 +22,7 @@ from tauro_platform.eventstore.port import EventStore
 from tauro_platform.readstore.port import Doc, ReadStore
 
 log = logging.getLogger("tauro.projector")
+READ_BATCH = 500  # events read from the store at once; a shorter batch ends a catch-up (no empty read after it)
 
 
 class Projection(Protocol):
@@ -108,13 +109,15 @@ class Projector:
                 return self.position
             position = await self._read_store.checkpoint(self.name)
             while True:
-                batch = await self._store.read_all(position, 500)
+                batch = await self._store.read_all(position, READ_BATCH)
                 if not batch:
                     break
                 await self._apply(batch)
                 position = batch[-1].global_position or position
                 await self._read_store.save_checkpoint(self.name, position)
                 self.position = position
+                if len(batch) < READ_BATCH:
+                    break  # the head when it was read: everything committed before this call is in
             self.position = position
             return position
 
