@@ -18,7 +18,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from tauro_contracts.envelope import EventEnvelope
 from tauro_platform.eventstore.mongo import MongoEventStore
-from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, EventStore, StreamWrite
+from tauro_platform.eventstore.port import ANY_VERSION, AlreadyApplied, ConcurrencyError, EventStore, StreamWrite
 from tauro_platform.eventstore.sqlite import SqliteEventStore
 from tauro_platform.runtime.groupcommit import GroupCommit
 
@@ -221,6 +221,24 @@ class EventStoreContract:
         assert await store.caused_by("cmd-1") == a + c[:1]
         assert [e.stream_id for e in await store.caused_by("cmd-2")] == ["s-b"]
         assert await store.caused_by("cmd-3") == []
+
+    async def test_an_append_naming_an_applied_command_is_refused_and_writes_nothing(self, store: EventStore) -> None:
+        first = await store.append([write("s-a", 0, events("s-a", 1, 1, causation_id="cmd-1"))], commands=["cmd-1"])
+        with pytest.raises(AlreadyApplied) as refused:  # a re-delivery of cmd-1, decided again
+            await store.append([write("s-a", ANY_VERSION, events("s-a", 2, 1, causation_id="cmd-1")),
+                                write("s-b", 0, events("s-b", 1, 1))], commands=["cmd-1"])
+        assert refused.value.command_id == "cmd-1"
+        with pytest.raises(AlreadyApplied):  # with another command: still all or nothing
+            await store.append([write("s-b", 0, events("s-b", 1, 1))], commands=["cmd-2", "cmd-1"])
+        assert await store.read_all() == first and await store.stream_version("s-b") == 0
+        # a lost race records nothing: the command can append once it decided again
+        with pytest.raises(ConcurrencyError):
+            await store.append([write("s-a", 0, events("s-a", 1, 1))], commands=["cmd-3"])
+        again = await store.append([write("s-a", 1, events("s-a", 2, 1, causation_id="cmd-3"))], commands=["cmd-3"])
+        assert await store.read_all() == first + again
+        assert await store.caused_by("cmd-1") == first  # how the refused copy is answered
+        with pytest.raises(ValueError):
+            await store.append([write("s-c", 0, events("s-c", 1, 1))], commands=["cmd-4", "cmd-4"])
 
     async def test_unpublished_and_mark_published(self, store: EventStore) -> None:
         stored = await store.append([write("s-a", 0, events("s-a", 1, 3)), write("s-b", 0, events("s-b", 1, 2))])
@@ -504,6 +522,19 @@ class GroupCommitContract:
         assert [e.global_position for e in everything] == list(range(1, len(everything) + 1))
         assert len(everything) == 1 + 39 * 2 + (1 if isinstance(rival, list) else 2)
         assert counted.appends < len(appends), "appends waiting while the store was busy went in together"
+
+
+    async def test_copies_of_one_command_in_one_group_apply_once(self, open_store: OpenStore) -> None:
+        grouped = await open_store()
+        copies = [grouped.append([write(f"c-{i}", 0, events(f"c-{i}", 1, 1, causation_id="cmd-x"))],
+                                 commands=["cmd-x"]) for i in range(3)]
+        others = [grouped.append([write(f"o-{i}", 0, events(f"o-{i}", 1, 1))], commands=[f"cmd-{i}"])
+                  for i in range(5)]
+        outcomes = await asyncio.gather(*copies, *others, return_exceptions=True)
+        assert sum(isinstance(o, list) for o in outcomes[:3]) == 1
+        assert sum(isinstance(o, AlreadyApplied) for o in outcomes[:3]) == 2
+        assert all(isinstance(o, list) for o in outcomes[3:])
+        assert len(await grouped.read_all()) == 1 + 5
 
 
 class TestGroupCommitOverSqlite(GroupCommitContract, TestSqliteEventStore):

@@ -15,6 +15,10 @@ appends keep conflicting, the sessions of processes that died with a transaction
 (holding the counter) are killed, so one SIGKILL stalls appends for seconds, not for the
 server's 60-second transaction lifetime.
 
+Commands an append names are recorded in ``stream_heads`` too, as ``_id`` = ``"applied-command:"``
++ the command id (no stream id starts so): the lookup of the heads finds them in the same
+query, so recognising a re-delivered command costs no round trip of its own.
+
 The heads make a version check one lookup by id however long the stream (a 1-second
 schedule's stream grows by 86,400 events a day), on any server: they do not depend on
 the server walking the compound index backwards with a limit. A stream written before
@@ -30,16 +34,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 from tauro_contracts.envelope import EventEnvelope
 
 from tauro_platform.eventstore.codec import from_record, to_record
-from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, StreamWrite, check_writes
+from tauro_platform.eventstore.port import ANY_VERSION, AlreadyApplied, ConcurrencyError, StreamWrite, check_writes
 from tauro_platform.eventstore.writers import WriterSessions
 
 _COUNTER_ID = "global"
+APPLIED_COMMAND = "applied-command:"  # prefix of a command's marker in stream_heads
 READ_PAGE = 500  # positions asked for in one read_all query
 TRANSACTION_TIME_LIMIT = 60.0  # seconds of transient failures before an append gives up
 RETRY_BACKOFF = 0.001  # first retry within 2 ms, doubling up to RETRY_BACKOFF_MAX
@@ -80,14 +85,14 @@ class MongoEventStore:
         await self.writers.ensure_indexes()
         self._indexed = True
 
-    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
-        check_writes(writes)
+    async def append(self, writes: Sequence[StreamWrite], *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
+        check_writes(writes, commands)
         if not writes:
             return []
         await self.ensure_indexes()
         async with self.writers.session() as session:
             try:
-                return await self._transaction(session, list(writes))
+                return await self._transaction(session, list(writes), [APPLIED_COMMAND + c for c in commands])
             except DuplicateKeyError as exc:
                 raise ConcurrencyError(str(exc)) from exc
             except BulkWriteError as exc:
@@ -100,7 +105,8 @@ class MongoEventStore:
                     raise ConcurrencyError(str(exc)) from exc
                 raise
 
-    async def _transaction(self, session: AsyncClientSession, writes: list[StreamWrite]) -> list[EventEnvelope]:
+    async def _transaction(self, session: AsyncClientSession, writes: list[StreamWrite],
+                           markers: list[str]) -> list[EventEnvelope]:
         """``_append`` in a transaction, retried while the server calls the failure transient.
 
         What ``with_transaction`` does, with a shorter backoff: appends from every process
@@ -115,7 +121,7 @@ class MongoEventStore:
         while True:
             await session.start_transaction()
             try:
-                stored = await self._append(session, writes)
+                stored = await self._append(session, writes, markers)
             except BaseException as exc:
                 if session.in_transaction:
                     await asyncio.shield(session.abort_transaction())
@@ -146,10 +152,14 @@ class MongoEventStore:
                     return False
                 raise
 
-    async def _append(self, session: AsyncClientSession, writes: list[StreamWrite]) -> list[EventEnvelope]:
+    async def _append(self, session: AsyncClientSession, writes: list[StreamWrite],
+                      markers: list[str]) -> list[EventEnvelope]:
         events: list[EventEnvelope] = []
-        heads = await self._head_versions([w.stream_id for w in writes], session)
-        moved: list[UpdateOne] = []
+        heads = await self._head_versions([w.stream_id for w in writes], session, markers)
+        for marker in markers:
+            if marker in heads:
+                raise AlreadyApplied(marker.removeprefix(APPLIED_COMMAND))
+        moved: list[UpdateOne | InsertOne[dict[str, Any]]] = [InsertOne({"_id": m, "command": True}) for m in markers]
         for write in writes:
             current = heads[write.stream_id]
             if write.expected_version not in (ANY_VERSION, current):
@@ -178,10 +188,12 @@ class MongoEventStore:
         await self._heads.bulk_write(moved, ordered=False, session=session)
         return [e.model_copy(update={"global_position": first + i}) for i, e in enumerate(events)]
 
-    async def _head_versions(self, stream_ids: list[str], session: AsyncClientSession | None = None) -> dict[str, int]:
-        """Each stream's last version: its head, or (a stream from before heads) its events."""
-        found = {doc["_id"]: int(doc["version"])
-                 async for doc in self._heads.find({"_id": {"$in": stream_ids}}, session=session)}
+    async def _head_versions(self, stream_ids: list[str], session: AsyncClientSession | None = None,
+                             markers: Sequence[str] = ()) -> dict[str, int]:
+        """Each stream's last version: its head, or (a stream from before heads) its events; and
+        those of ``markers`` (applied commands) that exist, with version 0."""
+        found = {doc["_id"]: int(doc.get("version", 0)) async for doc in
+                 self._heads.find({"_id": {"$in": [*stream_ids, *markers]}}, session=session)}
         for stream_id in stream_ids:
             if stream_id not in found:
                 found[stream_id] = await self._version(stream_id, session)

@@ -10,6 +10,10 @@ Contract (checked by ``tests/contract/test_event_store_contract.py`` for every a
   never see a later position before an earlier one becomes visible.
 - Every event starts unpublished; the outbox relay publishes it to the bus and then
   marks it published, so a crash between append and publish loses nothing.
+- ``append(writes, commands=[...])`` also records those command ids as applied, in the
+  same transaction; an append naming a command already recorded raises ``AlreadyApplied``
+  and writes nothing. This is how a re-delivered command is recognised without a lookup
+  before every command (its events are then found with ``caused_by``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ class ConcurrencyError(Exception):
     """A stream was not at the expected version: someone else appended first."""
 
 
+class AlreadyApplied(Exception):
+    """An append named a command whose events are already in the store (a re-delivery)."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(f"command {command_id} was already applied")
+        self.command_id = command_id
+
+
 @dataclass(frozen=True)
 class StreamWrite:
     stream_id: str
@@ -35,8 +47,9 @@ class StreamWrite:
 
 
 class EventStore(Protocol):
-    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
-        """Append atomically; returns the events with their global positions."""
+    async def append(self, writes: Sequence[StreamWrite], *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
+        """Append atomically; returns the events with their global positions. ``commands``
+        are recorded as applied with them (``AlreadyApplied`` if one already was)."""
         ...
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]: ...
@@ -68,8 +81,10 @@ class EventStore(Protocol):
     async def close(self) -> None: ...
 
 
-def check_writes(writes: Sequence[StreamWrite]) -> None:
+def check_writes(writes: Sequence[StreamWrite], commands: Sequence[str] = ()) -> None:
     """Shape rules every adapter enforces before touching storage."""
+    if len(set(commands)) != len(commands):
+        raise ValueError("a command named twice in one append")
     seen: set[str] = set()
     for write in writes:
         if write.stream_id in seen:

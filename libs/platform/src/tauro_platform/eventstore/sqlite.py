@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from tauro_contracts.envelope import EventEnvelope
 
 from tauro_platform.eventstore.codec import dumps, from_record, to_record
-from tauro_platform.eventstore.port import ANY_VERSION, ConcurrencyError, StreamWrite, check_writes
+from tauro_platform.eventstore.port import ANY_VERSION, AlreadyApplied, ConcurrencyError, StreamWrite, check_writes
 
 T = TypeVar("T")
 
@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_causation ON events (causation_id);
 CREATE INDEX IF NOT EXISTS events_unpublished ON events (published, position);
+CREATE TABLE IF NOT EXISTS applied_commands (command_id TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -65,15 +66,20 @@ class SqliteEventStore:
                     work.exception()  # the caller is gone; its outcome is dropped, not reported
                 raise
 
-    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
-        check_writes(writes)
-        return await self._run(self._append, list(writes))
+    async def append(self, writes: Sequence[StreamWrite], *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
+        check_writes(writes, commands)
+        return await self._run(self._append, list(writes), list(commands))
 
-    def _append(self, writes: list[StreamWrite]) -> list[EventEnvelope]:
+    def _append(self, writes: list[StreamWrite], commands: list[str]) -> list[EventEnvelope]:
         cur = self._db.cursor()
         cur.execute("BEGIN IMMEDIATE")
         stored: list[EventEnvelope] = []
         try:
+            for command_id in commands:
+                try:
+                    cur.execute("INSERT INTO applied_commands (command_id) VALUES (?)", (command_id,))
+                except sqlite3.IntegrityError:
+                    raise AlreadyApplied(command_id) from None
             now = time.time()
             for write in writes:
                 current = self._version(cur, write.stream_id)

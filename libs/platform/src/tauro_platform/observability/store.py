@@ -26,7 +26,7 @@ class ObservedEventStore:
         self.inner = inner
         self.system = system
 
-    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
+    async def append(self, writes: Sequence[StreamWrite], *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
         types = sorted({e.type for w in writes for e in w.events})
         attributes = {
             "db.system": self.system,
@@ -38,7 +38,7 @@ class ObservedEventStore:
         with span("eventstore.append", kind=SpanKind.CLIENT, attributes=attributes) as current:
             started = time.perf_counter()
             try:
-                stored = await self.inner.append(writes)
+                stored = await (self.inner.append(writes, commands=commands) if commands else self.inner.append(writes))
             except ConcurrencyError:
                 current.set_attribute("tauro.outcome", "conflict")  # expected under contention, not an error
                 raise

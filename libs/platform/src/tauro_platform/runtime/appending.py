@@ -58,12 +58,15 @@ async def append_decided(
     backoff: Callable[[int], float] | None = None,
     on_stored: Callable[[list[EventEnvelope]], None] | None = None,
     what: str = "write",
+    commands: Sequence[str] = (),
 ) -> Appended[T]:
     """Decide, append, decide again on conflict, publish (see the module docstring).
 
     ``decide(attempt)`` gets the attempt number (0 first; later ones should read fresh state);
     ``backoff(attempt)`` seconds are slept before deciding again (default: at once);
-    ``on_stored`` sees the stored events before they are published.
+    ``on_stored`` sees the stored events before they are published; ``commands`` are
+    recorded as applied with the writes (the store raises ``AlreadyApplied``, which
+    propagates, if one already was).
     """
     for attempt in range(attempts):
         decided = await decide(attempt)
@@ -71,7 +74,7 @@ async def append_decided(
         if not writes:
             return Appended([], decided.value, attempt + 1)
         try:
-            stored = await store.append(writes)
+            stored = await (store.append(writes, commands=commands) if commands else store.append(writes))
         except ConcurrencyError:
             log.debug("concurrent %s; deciding again", what, extra={"attempt": attempt + 1})
             if backoff is not None:

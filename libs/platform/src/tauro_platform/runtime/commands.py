@@ -1,8 +1,10 @@
 """Command processing: decode, deduplicate, decide, append, publish, project, reply.
 
-Re-delivery is safe: a command whose id already caused events is answered from
-those events without deciding again; two copies racing lose on the store's version
-check, and the loser then finds the winner's events. A 2xx reply is only sent after
+Re-delivery is safe: the append of a command's events records the command id in the
+same transaction, and an append naming a command already recorded is refused
+(``AlreadyApplied``); the command is then answered from the events it caused. A
+decision that writes nothing or is refused looks for those events too (a re-delivery
+the state already reflects). So a command costs no lookup of its own before deciding. A 2xx reply is only sent after
 the append (durable) and after the projections caught up (read-your-writes).
 
 ``on_batch`` takes a consumer batch: the commands of one key in order, different keys
@@ -43,7 +45,7 @@ from tauro_contracts.errors import DomainError, ErrorCode, ErrorDetail
 from tauro_contracts.registry import REGISTRY, UnknownType
 
 from tauro_platform.bus.port import Bus, Message, retry_delay
-from tauro_platform.eventstore.port import EventStore
+from tauro_platform.eventstore.port import AlreadyApplied, EventStore
 from tauro_platform.observability.logcontext import bind as bind_log_fields
 from tauro_platform.observability.metrics import COMMAND_RETRIES, COMMAND_SECONDS, COMMANDS
 from tauro_platform.observability.tracing import SpanKind, inject_context, span
@@ -195,24 +197,28 @@ class CommandProcessor:
         )
 
         async def decide(attempt: int) -> Decided[tuple[Decision | None, list[EventEnvelope]]]:
-            earlier = await self._store.caused_by(envelope.command_id)
-            if earlier:  # a copy of this command won (or it ran before): answer from its events
-                return Decided((), (None, earlier))
             try:
                 decision = await handler(command, ctx if attempt == 0 else dataclasses.replace(ctx, attempt=attempt))
             except DomainError:
-                # A copy of this command (a client's retry racing the original) may have
-                # committed between the look above and the handler's read: then "already
-                # exists" is this command's own outcome, not a rejection.
+                # A copy of this command (a re-delivery, or a client's retry racing the
+                # original) may have committed: then "already exists" is this command's own
+                # outcome, not a rejection.
                 earlier = await self._store.caused_by(envelope.command_id)
                 if earlier:
                     return Decided((), (None, earlier))
                 raise
             writes = tuple(w for w in decision.writes if w.events)  # nothing to record: a no-op
+            if not writes:  # ... or a re-delivery the state already reflects: answer from its events
+                earlier = await self._store.caused_by(envelope.command_id)
+                if earlier:
+                    return Decided((), (None, earlier))
             return Decided(to_writes(writes, ctx), (decision, []))
 
         try:
-            done = await append_decided(self._store, self._relay, decide, attempts=MAX_ATTEMPTS, what="command")
+            done = await append_decided(self._store, self._relay, decide, attempts=MAX_ATTEMPTS, what="command",
+                                        commands=[envelope.command_id])
+        except AlreadyApplied:  # a copy of this command committed first (or it ran before)
+            return await self._accepted(envelope, await self._store.caused_by(envelope.command_id), {})
         except DomainError as exc:
             return _rejected(envelope, exc)
         except Contention:

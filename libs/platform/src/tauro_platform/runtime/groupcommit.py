@@ -12,7 +12,8 @@ each adapter). Nothing changes for the callers: each gets its own events back, o
 ``ConcurrencyError`` its own writes caused. A group never writes one stream twice (an
 append that touches a stream already in the group waits for the next one), and if the
 group's append fails for any reason, its halves are tried on their own, down to single
-members, so one member's conflict or bad write never fails another. Each store append
+members, so one member's conflict, bad write or already applied command never fails
+another. The commands named by the members are recorded with the group's append. Each store append
 runs in the context of the first request of its group; callers trace their own appends
 above this (``ObservedEventStore`` wraps it in ``build_adapters``).
 """
@@ -35,11 +36,13 @@ MAX_GROUP_WRITES = 500
 class _Request:
     writes: list[StreamWrite]
     future: asyncio.Future[list[EventEnvelope]]
+    commands: list[str] = field(default_factory=list)
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
     @property
     def streams(self) -> set[str]:
-        return {w.stream_id for w in self.writes}
+        """What two members of one group must not share: streams, and commands (two copies of one)."""
+        return {w.stream_id for w in self.writes} | {f"\0command:{c}" for c in self.commands}
 
 
 class GroupCommit:
@@ -49,12 +52,12 @@ class GroupCommit:
         self._waiting: list[_Request] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
+    async def append(self, writes: Sequence[StreamWrite], *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
         """Append ``writes`` atomically (possibly with others'); returns their events."""
-        check_writes(writes)
+        check_writes(writes, commands)
         if not writes:
             return []
-        request = _Request(list(writes), asyncio.get_running_loop().create_future())
+        request = _Request(list(writes), asyncio.get_running_loop().create_future(), list(commands))
         self._waiting.append(request)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="group-commit")
@@ -89,7 +92,8 @@ class GroupCommit:
             await self._append_alone(group[0])
             return
         try:
-            stored = await self._in_context(group[0], [w for r in group for w in r.writes])
+            stored = await self._in_context(group[0], [w for r in group for w in r.writes],
+                                            [c for r in group for c in r.commands])
         except Exception:
             middle = len(group) // 2
             await self._append_group(group[:middle])
@@ -120,15 +124,17 @@ class GroupCommit:
 
     async def _append_alone(self, request: _Request) -> None:
         try:
-            stored = await self._in_context(request, request.writes)
+            stored = await self._in_context(request, request.writes, request.commands)
         except Exception as exc:
             if not request.future.done():
                 request.future.set_exception(exc)
             return
         _resolve(request, stored)
 
-    async def _in_context(self, request: _Request, writes: list[StreamWrite]) -> list[EventEnvelope]:
-        return await asyncio.create_task(self.inner.append(writes), context=request.context)
+    async def _in_context(self, request: _Request, writes: list[StreamWrite],
+                          commands: list[str]) -> list[EventEnvelope]:
+        append = self.inner.append(writes, commands=commands) if commands else self.inner.append(writes)
+        return await asyncio.create_task(append, context=request.context)
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
         return await self.inner.read_stream(stream_id, after_version)
