@@ -334,6 +334,17 @@ def _env_default(value: str) -> str:
     return re.sub(r"\$\{env:[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 
+def test_every_bind_mount_is_a_file_of_the_repo(model: dict[str, Any]) -> None:
+    """Docker would silently create an empty directory for a missing bind source."""
+    for name, svc in _services(model).items():
+        for mount in svc.get("volumes") or []:
+            if mount["type"] == "bind":
+                source = Path(mount["source"])
+                assert source.is_relative_to(ROOT), f"{name}: {source} is outside the repo"
+                assert source.exists(), f"{name} mounts {source.relative_to(ROOT)}, which is missing"
+                assert source.is_dir() == (Path(mount["target"]).suffix == ""), f"{name}: {mount['target']}"
+
+
 def test_jaeger_is_v2_with_the_repo_configuration_and_receives_the_traces(model: dict[str, Any]) -> None:
     jaeger = _services(model)["jaeger"]
     binds = _binds(jaeger)
