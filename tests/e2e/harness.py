@@ -158,8 +158,9 @@ class Deployment:
         self.services.append(service)
         return service.start()
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30)
+    def client(self, port: int | None = None) -> httpx.Client:
+        """A client of the gateway on ``port`` (a second gateway started with ``PORT=...``), default the first."""
+        return httpx.Client(base_url=f"http://127.0.0.1:{port or self.port}/api/v1", timeout=30)
 
     def stop_all(self) -> None:
         for service in reversed(self.services):
