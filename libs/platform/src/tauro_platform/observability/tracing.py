@@ -4,7 +4,11 @@ A trace starts at the gateway's request span and follows the work through Kafka:
 command sender puts the W3C ``traceparent`` into the command envelope's
 ``trace_context`` (and the message headers), the command processor continues it, the
 events it decides carry the processing span's context, and whoever consumes those
-events (the executor's task attempts) continues from there.
+events (the executor's task attempts) continues from there. Work a service starts on its
+own for a run (the dispatcher's slots, the reaper's expiries and time-outs) continues the
+trace context recorded on the event that queued the run, so a run is one trace, retries
+included. The gateway's request span is the only SERVER span of a request: FastAPI's own
+request tracing is turned off in ``tauro_gateway.app``.
 
 Export: OTLP over HTTP/protobuf (``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf``, the
 default, port 4318) or gRPC (``grpc``, port 4317) to ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
