@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 from tauro_contracts.envelope import EventEnvelope
@@ -159,7 +159,9 @@ class MongoEventStore:
         for marker in markers:
             if marker in heads:
                 raise AlreadyApplied(marker.removeprefix(APPLIED_COMMAND))
-        moved: list[UpdateOne | InsertOne[dict[str, Any]]] = [InsertOne({"_id": m, "command": True}) for m in markers]
+        # Upserted with the heads (one update command): the lookup above, in this transaction,
+        # saw none of them, and a racing copy conflicts on the counter document below.
+        moved = [UpdateOne({"_id": m}, {"$set": {"command": True}}, upsert=True) for m in markers]
         for write in writes:
             current = heads[write.stream_id]
             if write.expected_version not in (ANY_VERSION, current):
