@@ -13,8 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from tauro_contracts.envelope import EventEnvelope
-from tauro_contracts.readmodels import AttemptStatus, RunDoc, RunState, TaskState
-from tauro_contracts.readmodels import doc as doc_of
+from tauro_contracts.readmodels import AttemptStatus, RunState, TaskState
 from tauro_contracts.registry import REGISTRY
 from tauro_contracts.runs import (
     RunCancelled,
@@ -89,23 +88,30 @@ def _finish(doc: Doc, state: RunState, at: str, **fields: Any) -> Doc:
             "duration_seconds": duration, "updated_at": at}
 
 
+def created_doc(event: RunCreated, env: EventEnvelope, at: str, tasks: dict[str, Doc]) -> Doc:
+    """A new run's document: what ``doc_of(RunDoc, ...)`` gives for these values (a unit test
+    holds them equal), built directly: checking it through the model was ~7% of the
+    platform's CPU under ``POST /runs`` load, for values that are all ours and JSON-ready."""
+    return {
+        "id": event.run_id, "project_id": event.project_id, "pipeline_id": event.pipeline_id,
+        "pipeline_name": event.pipeline_name, "pipeline_version": event.pipeline_version,
+        "state": RunState.PENDING.value, "params": dict(event.params), "tags": dict(event.tags),
+        "trigger": event.trigger, "schedule_id": event.schedule_id, "logical_date": event.logical_date,
+        "created_at": at, "updated_at": at, "created_by": env.actor, "queued_at": None, "started_at": None,
+        "finished_at": None, "duration_seconds": None, "timeout_seconds": None, "deadline": None, "error": None,
+        "progress": _progress(tasks), "metrics": _metrics(tasks), "position": env.global_position, "tasks": tasks,
+    }
+
+
 def evolve_run_doc(doc: Doc | None, event: Any, env: EventEnvelope) -> Doc | None:
     at = iso(env.occurred_at)
     if isinstance(event, RunCreated):
         tasks: dict[str, Doc] = {
-            n.id: {"node_id": n.id, "type": n.type, "status": TaskState.PENDING, "attempt": 0, "attempts": [],
+            n.id: {"node_id": n.id, "type": n.type, "status": TaskState.PENDING.value, "attempt": 0, "attempts": [],
                    "executor_id": None, "started_at": None, "finished_at": None, "error": None, "metrics": {}}
             for n in event.spec.nodes
         }
-        return doc_of(
-            RunDoc, id=event.run_id, position=env.global_position, project_id=event.project_id,
-            pipeline_id=event.pipeline_id, pipeline_name=event.pipeline_name,
-            pipeline_version=event.pipeline_version, state=RunState.PENDING, params=event.params, tags=event.tags,
-            trigger=event.trigger, schedule_id=event.schedule_id, logical_date=event.logical_date, created_at=at,
-            updated_at=at, created_by=env.actor, queued_at=None, started_at=None, finished_at=None,
-            duration_seconds=None, timeout_seconds=None, deadline=None, error=None, tasks=tasks,
-            progress=_progress(tasks), metrics=_metrics(tasks),
-        )
+        return created_doc(event, env, at, tasks)
     if doc is None:
         return None
     match event:
