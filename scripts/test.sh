@@ -8,10 +8,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UV="python3 -m uv"
 started=()
+prebuild_pid=
 cleanup() {
+  if [[ -n "$prebuild_pid" ]]; then kill -- "-$prebuild_pid" 2>/dev/null || true; fi  # its own process group
   for name in "${started[@]}"; do bash "scripts/infra/$name.sh" stop || true; done
 }
 trap cleanup EXIT
+
+# Go tools some tests need (compose-go, Helm v4, Jaeger v2) are built once per user, outside the
+# clone. On a machine that has none yet, build them in the background now, one after the other,
+# while the infrastructure starts and the first tests run: a test that needs one waits for it.
+mkdir -p .tauro
+setsid bash -c 'bash tools/composecheck/build.sh; bash scripts/infra/helm.sh build; bash scripts/infra/jaeger.sh build' \
+  >.tauro/prebuild.log 2>&1 </dev/null &
+prebuild_pid=$!
+echo "Go test tools: built ahead in the background where missing (log: .tauro/prebuild.log)"
 
 use_scripts=1
 if [[ -z "${TAURO_USE_SCRIPTS:-}" ]] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then

@@ -22,11 +22,12 @@ pid_alive() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern"
 }
 
-# take_lock DIR: serialise start/stop/reset of one server (fd 9; children must close it).
+# take_lock DIR [SECONDS]: serialise start/stop/reset of one server, or one build (fd 9;
+# children must close it). Waits 120 s by default; a build waits for another one longer.
 take_lock() {
     mkdir -p "$1"
     exec 9>"$1/.lock"
-    flock -w 120 9 || die "another start/stop holds $1/.lock"
+    flock -w "${2:-120}" 9 || die "another start/stop/build holds $1/.lock"
 }
 
 # port_in_use PORT: true when something already listens on 127.0.0.1:PORT.
