@@ -61,6 +61,16 @@ wait_ready() {
     return 1
 }
 
+# report_status PIDFILE PATTERN WHERE: say whether the server runs (exit 0) or not (exit 1).
+report_status() {
+    if pid_alive "$1" "$2"; then
+        log "running (pid $(<"$1")) on $3"
+    else
+        log "not running"
+        return 1
+    fi
+}
+
 # stop_pid PIDFILE PATTERN: SIGTERM the recorded PID, wait up to 20 s, then SIGKILL.
 # Only ever signals the PID we recorded, and only if it still runs our command.
 stop_pid() {

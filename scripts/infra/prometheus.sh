@@ -86,14 +86,7 @@ cmd_start() {
 
 cmd_stop() { stop_pid "$PID_FILE" "$PATTERN"; }
 
-cmd_status() {
-    if pid_alive "$PID_FILE" "$PATTERN"; then
-        log "running (pid $(<"$PID_FILE")) on 127.0.0.1:$PORT"
-    else
-        log "not running"
-        return 1
-    fi
-}
+cmd_status() { report_status "$PID_FILE" "$PATTERN" "127.0.0.1:$PORT"; }
 
 cmd_reload() {
     pid_alive "$PID_FILE" "$PATTERN" || die "not running"
