@@ -90,13 +90,10 @@ class MongoReadStore:
         replaces = [
             ReplaceOne({"_id": doc["_id"], "_v": expected}, doc) for doc, expected in items if expected is not None
         ]
-        written = 0
         if inserts:
-            written += await self._insert_many(collection, inserts)
+            await self._insert_many(collection, inserts)
         if replaces:
-            written += (await self._coll(collection).bulk_write(replaces, ordered=False)).matched_count
-        if written == len(items):  # every write won: no need to ask which
-            return [True] * len(items)
+            await self._coll(collection).bulk_write(replaces, ordered=False)
         # Which writes won: the stored version is the one written (ids are distinct in a batch).
         stored = {d["_id"]: d.get("_v") async for d in self._coll(collection).find(
             {"_id": {"$in": [doc["_id"] for doc, _ in items]}}, projection={"_v": 1})}
