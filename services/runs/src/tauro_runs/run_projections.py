@@ -18,7 +18,6 @@ from tauro_platform.timeutil import iso
 
 RUNS = collections.RUNS
 RUN_LOGS = collections.RUN_LOGS
-REMEMBERED_RUNS = 5_000  # run documents kept between batches (the active ones, in practice)
 
 
 class RunLogProjection:
@@ -52,6 +51,4 @@ class RunLogProjection:
 
 
 def run_projections() -> list[Any]:
-    # The runs documents are written by this projection only (each event moves ``_v``), and
-    # ``evolve_run_doc`` copies what it changes: it folds onto the documents it last wrote.
-    return [StreamDocProjection(RUNS, RUN_EVENT_TYPES, evolve_run_doc, remember=REMEMBERED_RUNS), RunLogProjection()]
+    return [StreamDocProjection(RUNS, RUN_EVENT_TYPES, evolve_run_doc), RunLogProjection()]

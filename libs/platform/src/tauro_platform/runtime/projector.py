@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -37,25 +36,13 @@ Evolve = Callable[[Doc | None, Any, EventEnvelope], Doc | None]
 
 
 class StreamDocProjection:
-    """One document per stream, computed by a pure ``evolve(doc, payload, envelope)``.
+    """One document per stream, computed by a pure ``evolve(doc, payload, envelope)``."""
 
-    With ``remember`` > 0 it keeps the documents it last wrote (that many, least recently
-    used dropped first) and folds a batch onto them instead of reading them again. The
-    write stays conditional on the version the remembered document carries, so a document
-    another writer (a replica, a rebuild) changed meanwhile fails that check and is read
-    and redone; only a collection that no one else writes without moving ``_v`` may use it,
-    and ``evolve`` must never change the document it is given (it returns a new one)."""
-
-    def __init__(self, collection: str, types: Iterable[str], evolve: Evolve, remember: int = 0) -> None:
+    def __init__(self, collection: str, types: Iterable[str], evolve: Evolve) -> None:
         self.collection = collection
         self.collections: tuple[str, ...] = (collection,)
         self.types = frozenset(types)
         self._evolve = evolve
-        self._remember = remember
-        self._written: OrderedDict[str, Doc] = OrderedDict()
-
-    def forget(self) -> None:
-        self._written.clear()
 
     async def apply(self, event: EventEnvelope, payload: Event, store: ReadStore) -> None:
         await self._apply_stream(event.stream_id, [(event, payload)], store)
@@ -66,11 +53,8 @@ class StreamDocProjection:
         by_stream: dict[str, list[tuple[EventEnvelope, Event]]] = {}
         for event, payload in items:
             by_stream.setdefault(event.stream_id, []).append((event, payload))
-        current = {stream_id: self._written[stream_id] for stream_id in by_stream if stream_id in self._written}
-        unknown = [stream_id for stream_id in by_stream if stream_id not in current]
-        if unknown:
-            found, _ = await store.find(self.collection, {"_id": {"$in": unknown}})
-            current.update((doc["_id"], doc) for doc in found)
+        found, _ = await store.find(self.collection, {"_id": {"$in": list(by_stream)}})
+        current = {doc["_id"]: doc for doc in found}
         writes: list[tuple[Doc, int | None]] = []
         for stream_id, events in by_stream.items():
             doc = current.get(stream_id)
@@ -79,19 +63,8 @@ class StreamDocProjection:
                 writes.append((new, doc["_v"] if doc else None))
         results = await store.put_many_versioned(self.collection, writes)
         for (new, _), written in zip(writes, results, strict=True):
-            if written:
-                self._keep(new)
-            else:
-                self._written.pop(new["_id"], None)
+            if not written:
                 await self._apply_stream(new["_id"], by_stream[new["_id"]], store)
-
-    def _keep(self, doc: Doc) -> None:
-        if self._remember <= 0:
-            return
-        self._written[doc["_id"]] = doc
-        self._written.move_to_end(doc["_id"])
-        while len(self._written) > self._remember:
-            self._written.popitem(last=False)
 
     def _fold(self, doc: Doc | None, stream_id: str, events: list[tuple[EventEnvelope, Event]]) -> Doc | None:
         new = doc
@@ -110,7 +83,6 @@ class StreamDocProjection:
             if new is doc or new is None:
                 return
             if await store.put_versioned(self.collection, new, doc["_v"] if doc else None):
-                self._keep(new)
                 return
         raise RuntimeError(f"could not apply events to {self.collection}/{stream_id}")
 
@@ -172,10 +144,6 @@ class Projector:
 
     async def rebuild(self) -> int:
         await self._read_store.drop(self.collections, [self.name])
-        for projection in self._projections:
-            forget = getattr(projection, "forget", None)
-            if forget is not None:
-                forget()
         return await self.catch_up()
 
     async def run(self, interval: float = 0.25) -> None:
