@@ -45,6 +45,7 @@ from tests.e2e.runs_helpers import TERMINAL, make_pipeline, make_project, shell_
 # start-up of 11 processes, a minute of schedules and 260 runs on a shared 2-core machine
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(900)]
 JSON = dict[str, Any]
+Attempt = tuple[str, str, int]  # run id, node id, attempt number
 
 RUNS = 200
 SCHEDULES = 5
@@ -120,7 +121,7 @@ def cluster(kafka_bootstrap: str, mongo_url: str,
 
 def create_runs(gateways: list[httpx.Client], project: str) -> tuple[list[str], int]:
     """``RUNS`` runs of ``daily_etl``, each with its own date (so its own output file), created
-    through the gateways in turn, 4 at a time. A request that gets no answer or a 5xx is sent
+    through the gateways in turn, 12 at a time. A request that gets no answer or a 5xx is sent
     again with its Idempotency-Key, as a client would; (run ids, retried requests)."""
     first_day = date(2024, 1, 1)
     retried = Counter[int]()
@@ -142,7 +143,7 @@ def create_runs(gateways: list[httpx.Client], project: str) -> tuple[list[str], 
             time.sleep(1)
         raise AssertionError(f"run {index} not accepted after 10 tries")
 
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(12) as pool:
         ids = list(pool.map(create, range(RUNS)))
     return ids, sum(retried.values())
 
@@ -164,38 +165,44 @@ def store_events(dep: Deployment, query: JSON) -> list[JSON]:
         return list(client[dep.database]["events"].find(query, {"stream_id": 1, "type": 1, "data": 1}))
 
 
-def check_each_attempt_once(dep: Deployment, runs: list[JSON], nodes: tuple[str, ...]) -> None:
+def check_each_attempt_once(dep: Deployment, runs: list[JSON], nodes: tuple[str, ...]) -> dict[Attempt, str]:
     """In the store: one claim and one outcome per (run, node, attempt), each node's last attempt
-    succeeded, and one "started on <executor>" log line per attempt (written by the executor)."""
+    succeeded, and one "started on <executor>" log line per attempt (written by the executor).
+    The runs' documents (``GET /runs/{id}``) list exactly these attempts. The executor of each attempt."""
     run_ids = [r["id"] for r in runs]
     task_events = store_events(dep, {"stream_id": {"$in": run_ids},
                                      "type": {"$in": ["TaskStarted", "TaskSucceeded", "TaskFailed"]}})
-    by_kind: dict[str, Counter[tuple[str, str, int]]] = {"TaskStarted": Counter(), "outcome": Counter()}
+    claims, outcomes = Counter[Attempt](), Counter[Attempt]()
+    executors: dict[Attempt, str] = {}
     for event in task_events:
         attempt = (event["stream_id"], event["data"]["node_id"], event["data"]["attempt"])
-        by_kind["TaskStarted" if event["type"] == "TaskStarted" else "outcome"][attempt] += 1
-    claims, outcomes = by_kind["TaskStarted"], by_kind["outcome"]
+        if event["type"] == "TaskStarted":
+            claims[attempt] += 1
+            executors[attempt] = event["data"]["executor_id"]
+        else:
+            outcomes[attempt] += 1
     assert set(claims) == set(outcomes), "an attempt claimed without an outcome, or the other way round"
     assert set(claims.values()) == {1}, [k for k, n in claims.items() if n > 1]
     assert set(outcomes.values()) == {1}, [k for k, n in outcomes.items() if n > 1]
     assert {(run, node) for run, node, _ in claims} == {(run, node) for run in run_ids for node in nodes}
+
+    listed = {(r["id"], t["node_id"], a["attempt"]): a["executor_id"] for r in runs for t in r["tasks"]
+              for a in t["attempts"]}
+    differ = sorted(set(listed.items()) ^ set(executors.items()))
+    assert not differ, f"{len(differ)} attempts differ between the run documents and the store: {differ[:6]}"
 
     logs = store_events(dep, {"stream_id": {"$in": [f"logs:{r}" for r in run_ids]}, "type": "TaskLogged"})
     started_lines = Counter(line["message"].split(" on ")[0] + f" @{event['data']['run_id']}"
                             for event in logs for line in event["data"]["lines"]
                             if line["message"].startswith("task ") and " started on " in line["message"])
     assert len(started_lines) == len(claims) and set(started_lines.values()) == {1}, started_lines.most_common(3)
+    return executors
 
 
-def executor_shares(runs: list[JSON], executors: list[Service]) -> dict[str, int]:
-    """Attempts per executor replica (its id names its PID)."""
-    by_pid = {str(s.process.pid): s.log_path.stem for s in executors if s.process is not None}
-    shares = Counter[str]()
-    for run in runs:
-        for task in run["tasks"]:
-            for attempt in task["attempts"]:
-                pid = str(attempt["executor_id"]).split("-")[-2]
-                shares[by_pid.get(pid, attempt["executor_id"])] += 1
+def executor_shares(executors: dict[Attempt, str], replicas: list[Service]) -> dict[str, int]:
+    """Attempts per executor replica (an executor's id names its PID)."""
+    by_pid = {str(s.process.pid): s.log_path.stem for s in replicas if s.process is not None}
+    shares = Counter(by_pid.get(executor_id.split("-")[-2], executor_id) for executor_id in executors.values())
     return dict(sorted(shares.items()))
 
 
@@ -215,18 +222,21 @@ def test_two_replicas_of_every_service_share_200_runs_and_5_schedules_without_lo
         schedules = create_schedules(gateways, project, ledger_pipeline)
         last_first_tick = parse(schedules[-1]["next_run_at"])
         window_end = last_first_tick + timedelta(seconds=SCHEDULES_ACTIVE_SECONDS - INTERVAL_SECONDS)
-        run_ids, retried = create_runs(gateways, project)
-        created_in = time.monotonic() - started
 
-        # Keep the schedules on until every one has fired a tick past the minute, then turn them off.
+        # The runs are created meanwhile; the schedules stay on until each has fired a tick past the
+        # minute, then they are turned off.
         def ticked_past_window() -> bool:
             return all(any(parse(t["nominal_time"]) >= window_end and t["status"] == "fired"
                            for t in pages(gateway_a, f"/schedules/{s['id']}/ticks")) for s in schedules)
 
-        until(ticked_past_window, within=SCHEDULES_ACTIVE_SECONDS + 240, what="a tick past the minute on each schedule",
-              every=3.0)
-        for index, schedule in enumerate(schedules):
-            assert gateways[index % 2].post(f"/schedules/{schedule['id']}/disable").status_code == 200
+        with ThreadPoolExecutor(1) as background:
+            creating = background.submit(create_runs, gateways, project)
+            until(ticked_past_window, within=SCHEDULES_ACTIVE_SECONDS + 300, every=3.0,
+                  what="a tick past the minute on each schedule")
+            for index, schedule in enumerate(schedules):
+                assert gateways[index % 2].post(f"/schedules/{schedule['id']}/disable").status_code == 200
+            run_ids, retried = creating.result()
+        created_in = time.monotonic() - started
 
         def all_runs_ended() -> list[JSON]:
             found = pages(gateway_b, "/runs", project_id=project)
@@ -243,7 +253,7 @@ def test_two_replicas_of_every_service_share_200_runs_and_5_schedules_without_lo
         full = [gateways[i % 2].get(f"/runs/{rid}").json()["data"] for i, rid in enumerate(run_ids)]
         not_ok = [(r["id"], r["state"], r.get("error")) for r in full if r["state"] != "SUCCESS"]
         assert not not_ok, not_ok
-        check_each_attempt_once(dep, full, EXAMPLE_NODES)
+        executors = check_each_attempt_once(dep, full, EXAMPLE_NODES)
         outputs = sorted((dep.tmp / "output").glob("orders_*.jsonl"))
         assert len(outputs) == RUNS
         assert all(len(path.read_text().splitlines()) == EXAMPLE_ROWS for path in outputs)
@@ -254,11 +264,11 @@ def test_two_replicas_of_every_service_share_200_runs_and_5_schedules_without_lo
         scheduled_not_ok = [(r["id"], r["state"]) for r in scheduled if r["state"] != "SUCCESS"]
         assert not scheduled_not_ok, scheduled_not_ok
         scheduled_full = [gateway_b.get(f"/runs/{r['id']}").json()["data"] for r in scheduled]
-        check_each_attempt_once(dep, scheduled_full, LEDGER_NODES)
+        executors |= check_each_attempt_once(dep, scheduled_full, LEDGER_NODES)
         check_ledger(ledger, scheduled)
 
         # Spread: each executor ran a share; every replica of every service is alive.
-        shares = executor_shares(full + scheduled_full, replicas["executor"])
+        shares = executor_shares(executors, replicas["executor"])
         assert len(shares) == REPLICAS["executor"] and all(n > 0 for n in shares.values()), shares
         instances = check_every_replica_alive(gateway_a)
         attempts_over_one = sum(1 for r in full + scheduled_full for t in r["tasks"] if t["attempt"] > 1)
