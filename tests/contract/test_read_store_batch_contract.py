@@ -40,6 +40,19 @@ class BatchContract:
         assert await store.put_many_versioned(C, [({"_id": "a", "_v": 7, "x": 9}, None)]) == [False]
         assert (await store.get(C, "a")) == {"_id": "a", "_v": 1, "x": 1}
 
+    async def test_put_many_versioned_refuses_a_write_another_writer_made_at_the_same_version(
+        self, store: ReadStore,
+    ) -> None:
+        """Two replicas project the same events: the one that lost must be told so, even though the
+        stored document carries the version it meant to write (it would go on from its own copy)."""
+        assert await store.put_versioned(C, {"_id": "a", "_v": 1, "x": 1}, None)
+        assert await store.put_versioned(C, {"_id": "b", "_v": 1, "x": 1}, None)
+        assert await store.put_versioned(C, {"_id": "a", "_v": 2, "x": "theirs"}, 1)
+        results = await store.put_many_versioned(C, [({"_id": "a", "_v": 2, "x": "mine"}, 1),
+                                                     ({"_id": "b", "_v": 2, "x": "mine"}, 1)])
+        assert results == [False, True]
+        assert (await store.get(C, "a")) == {"_id": "a", "_v": 2, "x": "theirs"}
+
     async def test_insert_many_if_absent_counts_new_documents(self, store: ReadStore) -> None:
         assert await store.insert_if_absent(C, {"_id": "1", "v": "old"})
         inserted = await store.insert_many_if_absent(C, [{"_id": str(i), "v": "new"} for i in range(5)])

@@ -90,14 +90,19 @@ class MongoReadStore:
         replaces = [
             ReplaceOne({"_id": doc["_id"], "_v": expected}, doc) for doc, expected in items if expected is not None
         ]
+        written = 0
         if inserts:
-            await self._insert_many(collection, inserts)
+            written += await self._insert_many(collection, inserts)
         if replaces:
-            await self._coll(collection).bulk_write(replaces, ordered=False)
-        # Which writes won: the stored version is the one written (ids are distinct in a batch).
-        stored = {d["_id"]: d.get("_v") async for d in self._coll(collection).find(
-            {"_id": {"$in": [doc["_id"] for doc, _ in items]}}, projection={"_v": 1})}
-        return [stored.get(doc["_id"]) == doc["_v"] for doc, _ in items]
+            written += (await self._coll(collection).bulk_write(replaces, ordered=False)).matched_count
+        if written == len(items):  # every filter matched (ids are distinct in a batch): all written
+            return [True] * len(items)
+        # Which writes won: the stored document is the one written. Not just its version: another
+        # writer (a replica projecting the same events) may have stored that version from another
+        # base, and a writer told it won would go on from its own copy (a lost update).
+        stored = {d["_id"]: d async for d in self._coll(collection).find(
+            {"_id": {"$in": [doc["_id"] for doc, _ in items]}})}
+        return [stored.get(doc["_id"]) == doc for doc, _ in items]
 
     async def insert_many_if_absent(self, collection: str, docs: Sequence[Doc]) -> int:
         return await self._insert_many(collection, docs) if docs else 0
