@@ -9,8 +9,9 @@ created through both gateways in turn. Then:
 
 - every run ends SUCCESS, none lost (the project holds exactly the 200 accepted runs),
   none run twice: each task attempt was claimed (``TaskStarted``) and ended once in the
-  event store, and started once by an executor (its "started on" log line), and each run
-  wrote its own output file;
+  event store, and started once by an executor (its "started on" log line); the run
+  documents (``GET /runs/{id}``, projected by both runs replicas) list exactly those
+  attempts; each run wrote its own output file;
 - every tick fired exactly once across the two schedulers: one ``TickFired`` per nominal
   time in the store, the nominal times contiguous from the schedule's first to past the
   minute, one run per fired tick (id derived from the tick) and each of its tasks ran once
@@ -42,8 +43,8 @@ from tauro_scheduler.domain import run_id_for_tick
 from tests.e2e.harness import Deployment, Service, free_port
 from tests.e2e.runs_helpers import TERMINAL, make_pipeline, make_project, shell_pipeline
 
-# start-up of 11 processes, a minute of schedules and 260 runs on a shared 2-core machine
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(900)]
+# start-up of 11 processes, a minute of schedules and ~235 runs on a shared 2-core machine
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(1200)]
 JSON = dict[str, Any]
 Attempt = tuple[str, str, int]  # run id, node id, attempt number
 
