@@ -89,7 +89,7 @@ def pages(api: httpx.Client, path: str, **params: Any) -> list[JSON]:
             return items
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test, so that the e2e rerun of a failure gets a fresh deployment
 def cluster(kafka_bootstrap: str, mongo_url: str,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, dict[str, list[Service]], int]]:
     """Every service replicated, each replica its own process; (deployment, replicas by service,
