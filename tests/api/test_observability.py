@@ -4,16 +4,12 @@ from the REST call to the executor's task spans (in-process, in-memory exporter)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 from tauro_gateway.routes.system import configuration_facts
@@ -137,19 +133,6 @@ async def test_info_gives_configuration_facts_without_secrets(api: httpx.AsyncCl
                                                  "endpoint": "http://collector:4318/v1/traces",
                                                  "service_name": "tauro-gateway"}
     assert secret not in repr(settings) and "hunter2" not in repr(settings)
-
-
-@pytest.fixture(scope="module")
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Spans of this process, in memory (the global provider can be set once per process)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    exporter.shutdown()
 
 
 async def test_one_trace_from_post_runs_to_the_task_spans(api: httpx.AsyncClient, spans: InMemorySpanExporter) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -37,6 +38,19 @@ def start_run(api: httpx.Client, project_id: str, pipeline_id: str, **extra: Any
     response = api.post("/runs", json={"project_id": project_id, "pipeline_id": pipeline_id, "start": True, **extra})
     assert response.status_code == 201, response.text
     return str(response.json()["data"]["id"])
+
+
+def until(check: Callable[[], Any], within: float = 30.0, what: str = "condition", every: float = 0.25) -> Any:
+    """Poll ``check`` every ``every`` seconds until it returns something truthy, and return that;
+    fail naming ``what`` after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {within}s")
+        time.sleep(every)
 
 
 def wait_for(api: httpx.Client, run_id: str, states: set[str] = TERMINAL, timeout: float = 60.0,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -41,7 +41,7 @@ from pymongo import MongoClient
 from tauro_scheduler.domain import run_id_for_tick
 
 from tests.e2e.harness import Deployment, Service, free_port
-from tests.e2e.runs_helpers import TERMINAL, make_pipeline, make_project, shell_pipeline
+from tests.e2e.runs_helpers import TERMINAL, make_pipeline, make_project, shell_pipeline, until
 
 # start-up of 11 processes, a minute of schedules and ~235 runs on a shared 2-core machine
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(1200)]
@@ -61,17 +61,6 @@ EXAMPLE_ROWS = 27  # distinct orders in examples/data/orders.csv
 # over and over (seen: every replica expired 5-13 times in 5 minutes). This test is about sharing
 # work, not failover speed: 10 s sessions, and a command waits up to 60 s for its answer.
 SLOW_MACHINE = {"KAFKA_SESSION_TIMEOUT_MS": "10000", "COMMAND_TIMEOUT_SECONDS": "60"}
-
-
-def until(check: Callable[[], Any], within: float, what: str, every: float = 1.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {within}s")
-        time.sleep(every)
 
 
 def parse(text: str) -> datetime:

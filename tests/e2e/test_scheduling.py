@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from pymongo import MongoClient
 from tauro_scheduler.domain import run_id_for_tick
 
 from tests.e2e.harness import Deployment, Service
-from tests.e2e.runs_helpers import make_pipeline, make_project, shell_pipeline
+from tests.e2e.runs_helpers import make_pipeline, make_project, shell_pipeline, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 JSON = dict[str, Any]
@@ -28,17 +28,6 @@ JSON = dict[str, Any]
 
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def until(check: Callable[[], Any], within: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {within}s")
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
