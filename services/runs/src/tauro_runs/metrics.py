@@ -10,13 +10,13 @@ from the runs read model (the same on every replica: take the max).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.readmodels.states import RunState, TaskState
 from tauro_contracts.runs import RunCancelled, RunFailed, RunSucceeded, RunTimedOut, TaskFailed, TaskSucceeded
 from tauro_platform.observability.metrics import ACTIVE_RUNS, RUN_DURATION, RUNS_TOTAL, TASK_DURATION, TASKS_TOTAL
+from tauro_platform.observability.sampling import sample_forever
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.timeutil import parse_iso
 
@@ -68,11 +68,4 @@ class RunMetrics:
         return total
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.sample()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.debug("active runs sample failed", extra={"error": type(exc).__name__})
-            await asyncio.sleep(self._interval)
+        await sample_forever(self.sample, self._interval, log, "active runs sample failed")

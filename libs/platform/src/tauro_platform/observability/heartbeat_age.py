@@ -20,6 +20,7 @@ from tauro_platform.observability.health import MAX_HEARTBEAT_DOCS
 from tauro_platform.observability.heartbeat import HEARTBEATS
 from tauro_platform.observability.identity import DEFAULTS
 from tauro_platform.observability.metrics import SERVICE_HEARTBEAT_AGE
+from tauro_platform.observability.sampling import sample_forever
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.timeutil import parse_iso
 
@@ -68,14 +69,8 @@ class HeartbeatAges:
         self._task = asyncio.create_task(self._run(), name="heartbeat-ages")
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self.sample()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the ages keep growing from the last sample meanwhile
-                log.debug("heartbeat ages not sampled", extra={"error": type(exc).__name__})
-            await asyncio.sleep(self._interval or DEFAULTS.sample_seconds)
+        # A failed sample leaves the ages growing from the last one.
+        await sample_forever(self.sample, self._interval or DEFAULTS.sample_seconds, log, "heartbeat ages not sampled")
 
     async def stop(self) -> None:
         if self._task is not None:

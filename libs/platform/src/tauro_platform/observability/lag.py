@@ -6,13 +6,13 @@ same value (aggregate with ``max``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 from tauro_platform.bus.port import Bus
 from tauro_platform.observability.identity import DEFAULTS
 from tauro_platform.observability.metrics import CONSUMER_LAG
+from tauro_platform.observability.sampling import sample_forever
 
 log = logging.getLogger("tauro.lag")
 
@@ -32,11 +32,4 @@ class LagMonitor:
         return totals
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.sample()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.debug("lag sample failed", extra={"group_id": self.group_id, "error": type(exc).__name__})
-            await asyncio.sleep(self.interval)
+        await sample_forever(self.sample, self.interval, log, "lag sample failed", group_id=self.group_id)
