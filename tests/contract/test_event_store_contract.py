@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -488,9 +488,9 @@ class CountingStore:
         self.inner = inner
         self.appends = 0
 
-    async def append(self, writes: Any) -> list[EventEnvelope]:
+    async def append(self, writes: Any, *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
         self.appends += 1
-        return await self.inner.append(writes)
+        return await self.inner.append(writes, commands=commands)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -27,7 +27,7 @@ class Store:
         self.appends: list[Sequence[StreamWrite]] = []
         self.log: list[str] = []
 
-    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
+    async def append(self, writes: Sequence[StreamWrite], *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
         self.appends.append(writes)
         if self.error is not None:
             raise self.error

@@ -33,8 +33,8 @@ class Swappable:
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
         return await self.inner.read_stream(stream_id, after_version)
 
-    async def append(self, writes: Sequence[StreamWrite]) -> list[EventEnvelope]:
-        return await self.inner.append(writes)
+    async def append(self, writes: Sequence[StreamWrite], *, commands: Sequence[str] = ()) -> list[EventEnvelope]:
+        return await self.inner.append(writes, commands=commands)
 
 
 async def test_a_cached_run_folds_only_the_events_appended_since() -> None:

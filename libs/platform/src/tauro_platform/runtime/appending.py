@@ -74,7 +74,7 @@ async def append_decided(
         if not writes:
             return Appended([], decided.value, attempt + 1)
         try:
-            stored = await (store.append(writes, commands=commands) if commands else store.append(writes))
+            stored = await store.append(writes, commands=commands)
         except ConcurrencyError:
             log.debug("concurrent %s; deciding again", what, extra={"attempt": attempt + 1})
             if backoff is not None:

@@ -133,8 +133,7 @@ class GroupCommit:
 
     async def _in_context(self, request: _Request, writes: list[StreamWrite],
                           commands: list[str]) -> list[EventEnvelope]:
-        append = self.inner.append(writes, commands=commands) if commands else self.inner.append(writes)
-        return await asyncio.create_task(append, context=request.context)
+        return await asyncio.create_task(self.inner.append(writes, commands=commands), context=request.context)
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
         return await self.inner.read_stream(stream_id, after_version)
