@@ -444,13 +444,21 @@ def _generated_queries(rng: random.Random) -> list[Filter]:
 
 @pytest.mark.integration
 class TestMemoryMatchesMongo:
-    async def test_same_answers_on_generated_data(self, mongo_store: MongoReadStore) -> None:
+    @pytest.mark.parametrize("indexed", [(), ("x", "sub.z", "sub")], ids=["scans", "indexes"])
+    async def test_same_answers_on_generated_data(self, mongo_store: MongoReadStore, indexed: tuple[str, ...]) -> None:
         rng = random.Random(20250126)
         docs = _generated_docs(rng, 60)
-        memory = MemoryReadStore()
+        memory = MemoryReadStore(indexed=indexed)
         for doc in docs:
             await memory.insert_if_absent(C, copy.deepcopy(doc))
         await asyncio.gather(*(mongo_store.insert_if_absent(C, copy.deepcopy(doc)) for doc in docs))
+        # Rewrite a third of the documents and delete a few, so the indexes have entries to move.
+        for doc, new in zip(docs[::3], _generated_docs(rng, 20), strict=True):
+            changed = {**new, "_id": doc["_id"], "_v": 2}
+            assert await memory.put_versioned(C, copy.deepcopy(changed), 1)
+            assert await mongo_store.put_versioned(C, copy.deepcopy(changed), 1)
+        doomed = {"_id": {"$in": [d["_id"] for d in docs[1:12:5]]}}
+        assert await memory.delete_where(C, doomed) == await mongo_store.delete_where(C, doomed)
 
         queries = _generated_queries(rng)
         from_mongo = await asyncio.gather(*(mongo_store.find(C, where) for where in queries))

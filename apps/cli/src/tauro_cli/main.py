@@ -19,7 +19,7 @@ SERVER_HINT = ("tauro: `tauro {0}` needs the server packages: pip install 'tauro
 
 def _dev(args: argparse.Namespace) -> int:
     from tauro_platform.logs import configure_logging
-    from tauro_platform.process import serve
+    from tauro_platform.process import run_loop, serve
     from tauro_platform.settings import load_settings
 
     os.environ.setdefault("TAURO_MODE", "embedded")
@@ -30,7 +30,7 @@ def _dev(args: argparse.Namespace) -> int:
     configure_logging("tauro-dev", settings.log_level, settings.log_format)
     from tauro_cli.embedded import start_embedded
 
-    asyncio.run(serve("embedded", start_embedded, settings))
+    run_loop(serve("embedded", start_embedded, settings), settings)
     return 0
 
 

@@ -165,7 +165,9 @@ def settings_in(command: Any) -> Iterable[tuple[str, NotificationSettings]]:
     for path in SETTINGS_PATHS:
         value = command
         for name in path:
-            value = getattr(value, name, None)
+            # A model's fields are in its __dict__; getattr of a missing name makes pydantic
+            # build an AttributeError, a fair share of the cost of POST /runs.
+            value = getattr(value, "__dict__", {}).get(name)
             if value is None:
                 break
         if isinstance(value, NotificationSettings):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
 from tauro_platform.adapters import Adapters, build_adapters
 from tauro_platform.logs import configure_logging
@@ -15,6 +15,7 @@ from tauro_platform.observability.setup import ProcessObservability
 from tauro_platform.settings import Settings, load_settings
 
 log = logging.getLogger("tauro.process")
+T = TypeVar("T")
 
 
 class Stoppable(Protocol):
@@ -49,4 +50,20 @@ async def serve(name: str, start: Starter, settings: Settings) -> None:
 def run_service(name: str, start: Starter) -> None:
     settings = load_settings()
     configure_logging(name, settings.log_level, settings.log_format)
-    asyncio.run(serve(name, start, settings))
+    run_loop(serve(name, start, settings), settings)
+
+
+def run_loop(main: Coroutine[Any, Any, T], settings: Settings) -> T:
+    """``asyncio.run(main)`` on the event loop ``EVENT_LOOP`` names: uvloop when installed
+    (``auto``), or the standard library's."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if settings.event_loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if settings.event_loop == "uvloop":
+                raise
+        else:
+            factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "text"] = "json"
+    # uvloop (a libuv event loop, several times faster per callback) when installed; "asyncio"
+    # keeps the standard library's loop.
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_partitions: int = Field(default=4, ge=1, le=256)

@@ -79,8 +79,9 @@ class GatewayContext:
         return doc
 
 
-def get_context(request: Request) -> GatewayContext:
-    """The app's context, or the request's copy whose read store is scoped to the caller's projects."""
+async def get_context(request: Request) -> GatewayContext:
+    """The app's context, or the request's copy whose read store is scoped to the caller's projects
+    (``async``: FastAPI would run a plain function in its thread pool, a thread hop per request)."""
     ctx: GatewayContext = getattr(request.state, "ctx", None) or request.app.state.ctx
     return ctx
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -31,10 +31,10 @@ def states_pattern(states: tuple[str, ...]) -> str:
     return rf"^ *{one} *(?:, *{one} *)*$"
 
 
-def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at") -> Callable[..., ListParams]:
+def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at") -> Callable[..., Awaitable[ListParams]]:
     """A dependency that validates the common list parameters for one resource."""
 
-    def dependency(
+    async def dependency(
         limit: Annotated[int, Query(ge=1, le=100, description="Max results (max 100)")] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         sort: str = default_sort,
@@ -60,7 +60,7 @@ def list_params(sortable: tuple[str, ...], default_sort: str = "-created_at") ->
     return dependency
 
 
-def fields_param(
+async def fields_param(
     fields: Annotated[str | None, Query(max_length=500, description="Comma-separated fields")] = None,
 ) -> list[str] | None:
     return [f.strip() for f in fields.split(",") if f.strip()] if fields else None

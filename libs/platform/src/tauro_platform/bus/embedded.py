@@ -4,6 +4,10 @@ Topics have partitions and an append-only log per partition; consumer groups sha
 partitions among their in-process members (reassigned when members join or leave);
 committed offsets are stored, so a restart resumes where the group left off. Data
 survives restarts like the embedded event store does.
+
+One process owns the file (the embedded platform): it keeps each topic's partition count and
+each partition's end offset in memory, so a member woken by a publish queries only the
+partitions that have something new for it.
 """
 
 from __future__ import annotations
@@ -149,6 +153,8 @@ class EmbeddedBus:
         self._broadcast: list[_Member] = []
         self._published = asyncio.Event()
         self._counter = 0
+        self._partition_counts: dict[str, int] = {}
+        self._ends: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
         if self._db is not None:
@@ -175,11 +181,12 @@ class EmbeddedBus:
         return self._db
 
     def _partitions(self, topic: str) -> int:
-        row = self.db.execute("SELECT partitions FROM topics WHERE name = ?", (topic,)).fetchone()
-        if row:
-            return int(row[0])
-        self.db.execute("INSERT OR IGNORE INTO topics VALUES (?, ?)", (topic, self._default_partitions))
-        return self._default_partitions
+        count = self._partition_counts.get(topic)
+        if count is None:
+            self.db.execute("INSERT OR IGNORE INTO topics VALUES (?, ?)", (topic, self._default_partitions))
+            row = self.db.execute("SELECT partitions FROM topics WHERE name = ?", (topic,)).fetchone()
+            count = self._partition_counts[topic] = int(row[0])
+        return count
 
     async def ensure_topics(self, topics: Sequence[str], partitions: int) -> None:
         for topic in topics:
@@ -191,21 +198,13 @@ class EmbeddedBus:
     ) -> None:
         self._counter += 1
         partition = partition_for(key, self._partitions(topic), self._counter)
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute(
-                "SELECT COALESCE(MAX(offset) + 1, 0) FROM messages WHERE topic = ? AND partition = ?",
-                (topic, partition),
-            ).fetchone()
-            db.execute(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (topic, partition, row[0], key, value, json.dumps(headers or {}), int(time.time() * 1000)),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        tp = (topic, partition)
+        offset = self._end_offset(tp)
+        self.db.execute(
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (topic, partition, offset, key, value, json.dumps(headers or {}), int(time.time() * 1000)),
+        )
+        self._ends[tp] = offset + 1
         self._wake()
 
     async def publish_many(self, messages: Sequence[Outgoing]) -> None:
@@ -232,6 +231,7 @@ class EmbeddedBus:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._ends.update(next_offset)
         self._wake()
 
     def _wake(self) -> None:
@@ -320,12 +320,17 @@ class EmbeddedBus:
         self.db.execute("INSERT OR REPLACE INTO group_offsets VALUES (?, ?, ?, ?)", (group_id, *tp, offset))
 
     def _end_offset(self, tp: TopicPartition) -> int:
-        row = self.db.execute(
-            "SELECT COALESCE(MAX(offset) + 1, 0) FROM messages WHERE topic = ? AND partition = ?", tp
-        ).fetchone()
-        return int(row[0])
+        end = self._ends.get(tp)
+        if end is None:
+            row = self.db.execute(
+                "SELECT COALESCE(MAX(offset) + 1, 0) FROM messages WHERE topic = ? AND partition = ?", tp
+            ).fetchone()
+            end = self._ends[tp] = int(row[0])
+        return end
 
     def _fetch(self, tp: TopicPartition, position: int, limit: int) -> list[Message]:
+        if position >= self._end_offset(tp):
+            return []
         rows = self.db.execute(
             "SELECT offset, key, value, headers, ts FROM messages WHERE topic = ? AND partition = ? AND offset >= ?"
             " ORDER BY offset LIMIT ?",

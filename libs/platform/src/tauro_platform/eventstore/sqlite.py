@@ -142,10 +142,18 @@ class SqliteEventStore:
     async def mark_published(self, positions: Sequence[int]) -> None:
         rows = [(p,) for p in positions]
 
-        def mark() -> None:
-            self._db.executemany("UPDATE events SET published = 1 WHERE position = ?", rows)
+        def mark() -> None:  # one transaction (one sync to disk), not one per row
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany("UPDATE events SET published = 1 WHERE position = ?", rows)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
 
-        await self._run(mark)
+        if rows:
+            await self._run(mark)
 
     async def ping(self) -> None:
         await self._run(lambda: self._db.execute("SELECT 1").fetchone())

@@ -13,12 +13,16 @@ request tracing is turned off in ``tauro_gateway.app``.
 Export: OTLP over HTTP/protobuf (``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf``, the
 default, port 4318) or gRPC (``grpc``, port 4317) to ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
 or ``OTEL_EXPORTER_OTLP_ENDPOINT``. Without an endpoint, or with
-``OTEL_TRACES_EXPORTER=none``, nothing is exported, but spans still get ids, so
-contexts propagate and log lines carry trace ids.
+``OTEL_TRACES_EXPORTER=none``, nothing is exported and a trace that starts in this process
+is not recorded (its spans cost ids and a context, not attributes and a span processor), but
+spans still get ids, so contexts propagate and log lines carry trace ids; a sampled trace
+continued from another process is still recorded, so the spans of services that do export
+stay connected.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -62,6 +66,13 @@ def current_ids() -> tuple[str, str] | None:
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
 
 
+@functools.cache
+def _tracer() -> trace.Tracer:
+    """One tracer for the process (a proxy until a provider is set, which it then follows):
+    ``get_tracer`` builds a new one, comparing instrumentation scopes, on every call."""
+    return trace.get_tracer(TRACER)
+
+
 @contextmanager
 def span(
     name: str,
@@ -74,7 +85,7 @@ def span(
     ``trace_context`` or message headers); when empty or absent the current context is the parent.
     An exception leaving the block is recorded and marks the span as an error."""
     context = extract_context(parent) if parent else None
-    tracer = trace.get_tracer(TRACER)
+    tracer = _tracer()
     attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
     with tracer.start_as_current_span(
         name, context=context, kind=kind, attributes=attrs, record_exception=False, set_status_on_exception=False
@@ -101,6 +112,7 @@ class Tracing:
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 
         resource = Resource.create({
             "service.name": settings.otel_service_name or f"tauro-{service}",
@@ -109,8 +121,9 @@ class Tracing:
             "service.instance.id": instance_id,
             "deployment.environment.name": settings.tauro_mode,
         })
-        provider = TracerProvider(resource=resource)
         exporter, description = _exporter(settings)
+        # With an exporter: the sampler of OTEL_TRACES_SAMPLER (parent-based, always on by default).
+        provider = TracerProvider(resource=resource, sampler=None if exporter else ParentBased(ALWAYS_OFF))
         if exporter is not None:
             provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)

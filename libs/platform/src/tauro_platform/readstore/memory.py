@@ -1,4 +1,10 @@
-"""In-process read store for the embedded mode; rebuilt from the event log at start-up."""
+"""In-process read store for the embedded mode; rebuilt from the event log at start-up.
+
+Documents are copied in and out (a caller never holds the stored object), and the fields in
+``INDEXED_FIELDS`` have an equality index, so the filters the platform runs all the time
+(the dispatcher's and the reaper's ``state`` queries) look at the matching documents only,
+not at every run ever made.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,21 @@ from tauro_platform.readstore.port import Doc, Filter, Sort, check_filter
 
 _MISSING = object()
 _SWEEP_EVERY = 1000  # increments between sweeps of expired counters
+INDEXED_FIELDS = ("state",)
+_UNINDEXED = object()  # the index bucket of values that are neither strings nor null/missing
+_IMMUTABLE = (str, int, float, bool, type(None), datetime)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a document tree (dicts, lists, immutable leaves), several times faster
+    than ``copy.deepcopy``; anything else falls back to it."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, _IMMUTABLE):
+        return value
+    return copy.deepcopy(value)
 
 
 def _lookup(doc: Doc, path: str) -> Any:
@@ -88,6 +109,24 @@ def _type_rank(value: Any) -> int:
     return 6
 
 
+def _index_key(doc: Doc, field: str) -> Any:
+    value = _lookup(doc, field)
+    if value is _MISSING or value is None:
+        return None
+    return value if isinstance(value, str) else _UNINDEXED
+
+
+def _wanted(cond: Any) -> Sequence[Any] | None:
+    """The values an equality or ``$in`` condition asks for (None when it is not one of those,
+    or asks for null, which also matches a missing field)."""
+    if isinstance(cond, str):
+        return [cond]
+    if isinstance(cond, dict) and isinstance(cond.get("$in"), list | tuple):
+        values = cond["$in"]
+        return values if all(isinstance(v, str) for v in values) else None
+    return None
+
+
 def _sort_key(field: str) -> Callable[[Doc], tuple[int, Any]]:
     def key(doc: Doc) -> tuple[int, Any]:
         value = _lookup(doc, field)
@@ -98,30 +137,48 @@ def _sort_key(field: str) -> Callable[[Doc], tuple[int, Any]]:
 
 
 class MemoryReadStore:
-    def __init__(self) -> None:
+    def __init__(self, indexed: Sequence[str] = INDEXED_FIELDS) -> None:
         self._collections: dict[str, dict[str, Doc]] = defaultdict(dict)
+        # collection -> field -> value (a string, None, or _UNINDEXED) -> ids
+        self._indexes: dict[str, dict[str, dict[Any, set[str]]]] = defaultdict(
+            lambda: {f: defaultdict(set) for f in indexed})
         self._checkpoints: dict[str, int] = {}
         self._increments = 0
 
     async def get(self, collection: str, doc_id: str) -> Doc | None:
         doc = self._collections[collection].get(doc_id)
-        return copy.deepcopy(doc) if doc is not None else None
+        return _copy(doc) if doc is not None else None
+
+    def _store(self, collection: str, doc: Doc) -> None:
+        """Store a copy of ``doc`` (replacing any with its id) and index it."""
+        self._remove(collection, doc["_id"])
+        stored = self._collections[collection][doc["_id"]] = _copy(doc)
+        for field, index in self._indexes[collection].items():
+            index[_index_key(stored, field)].add(stored["_id"])
+
+    def _remove(self, collection: str, doc_id: str) -> None:
+        old = self._collections[collection].pop(doc_id, None)
+        if old is not None:
+            for field, index in self._indexes[collection].items():
+                index[_index_key(old, field)].discard(doc_id)
 
     def _matching(self, collection: str, where: Filter) -> list[Doc]:
         check_filter(where)
         return [d for d in self._candidates(collection, where) if matches(d, where)]
 
     def _candidates(self, collection: str, where: Filter) -> list[Doc]:
-        """The documents a filter can match: by id when it names ids (the ``_id`` index), else all."""
+        """The documents a filter can match: by id when it names ids (the ``_id`` index), by an
+        indexed field's equality or ``$in`` of strings, else all."""
         docs = self._collections[collection]
-        by_id = where.get("_id", _MISSING)
-        if isinstance(by_id, str):
-            ids: Sequence[Any] = [by_id]
-        elif isinstance(by_id, dict) and isinstance(by_id.get("$in"), list | tuple):
-            ids = by_id["$in"]
-        else:
-            return list(docs.values())
-        return [docs[i] for i in dict.fromkeys(ids) if isinstance(i, str) and i in docs]
+        ids = _wanted(where.get("_id", _MISSING))
+        if ids is not None:
+            return [docs[i] for i in dict.fromkeys(ids) if isinstance(i, str) and i in docs]
+        for field, index in self._indexes[collection].items():
+            values = _wanted(where.get(field, _MISSING))
+            if values is not None:
+                found = set(index[_UNINDEXED]).union(*(index[v] for v in values if isinstance(v, str)))
+                return [docs[i] for i in found]
+        return list(docs.values())
 
     async def find(
         self, collection: str, where: Filter, sort: Sort = (), offset: int = 0, limit: int = 0
@@ -130,7 +187,7 @@ class MemoryReadStore:
         for field, direction in reversed(list(sort)):
             docs.sort(key=_sort_key(field), reverse=direction < 0)
         page = docs[offset : offset + limit] if limit else docs[offset:]
-        return copy.deepcopy(page), len(docs)
+        return _copy(page), len(docs)
 
     async def count_by(self, collection: str, where: Filter, field: str) -> dict[Any, int]:
         counts: dict[Any, int] = defaultdict(int)
@@ -155,14 +212,13 @@ class MemoryReadStore:
                 return False
         elif current is None or current.get("_v") != expected_version:
             return False
-        docs[doc["_id"]] = copy.deepcopy(doc)
+        self._store(collection, doc)
         return True
 
     async def insert_if_absent(self, collection: str, doc: Doc) -> bool:
-        docs = self._collections[collection]
-        if doc["_id"] in docs:
+        if doc["_id"] in self._collections[collection]:
             return False
-        docs[doc["_id"]] = copy.deepcopy(doc)
+        self._store(collection, doc)
         return True
 
     async def put_many_versioned(self, collection: str, items: Sequence[tuple[Doc, int | None]]) -> list[bool]:
@@ -177,18 +233,21 @@ class MemoryReadStore:
         self._increments += 1
         if self._increments % _SWEEP_EVERY == 0:
             for stale in [k for k, d in docs.items() if _expired(d, now)]:
-                del docs[stale]
+                self._remove(collection, stale)
         doc = docs.get(doc_id)
         if doc is None or _expired(doc, now):
-            doc = docs[doc_id] = {"_id": doc_id, field: 0, "expires_at": expires_at}
-        doc[field] = int(doc.get(field, 0)) + by
-        return int(doc[field])
+            self._store(collection, {"_id": doc_id, field: 0, "expires_at": expires_at})
+        count = int(docs[doc_id].get(field, 0)) + by
+        if field in self._indexes[collection]:
+            self._store(collection, {**docs[doc_id], field: count})
+        else:
+            docs[doc_id][field] = count
+        return count
 
     async def delete_where(self, collection: str, where: Filter) -> int:
-        docs = self._collections[collection]
         doomed = [d["_id"] for d in self._matching(collection, where)]
         for doc_id in doomed:
-            del docs[doc_id]
+            self._remove(collection, doc_id)
         return len(doomed)
 
     async def checkpoint(self, name: str) -> int:
@@ -200,6 +259,7 @@ class MemoryReadStore:
     async def drop(self, collections: Sequence[str], checkpoints: Sequence[str]) -> None:
         for name in collections:
             self._collections.pop(name, None)
+            self._indexes.pop(name, None)
         for name in checkpoints:
             self._checkpoints.pop(name, None)
 
