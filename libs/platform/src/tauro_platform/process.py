@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
@@ -36,6 +37,7 @@ async def serve(name: str, start: Starter, settings: Settings) -> None:
         service: Any = None
         try:
             service = await start(adapters, settings)
+            freeze_startup_heap()
             log.info("ready", extra={"service": name, "mode": settings.tauro_mode})
             print(f"tauro {name}: ready", flush=True)
             await stop.wait()
@@ -45,6 +47,14 @@ async def serve(name: str, start: Starter, settings: Settings) -> None:
             await adapters.close()
     finally:
         observability.stop()
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up made (modules, schemas, routes, the rebuilt read models) out of the
+    garbage collector's reach: a full collection then walks only what came after, so its
+    pauses (tens of milliseconds over the start-up heap, on the tail of every latency) stay short."""
+    gc.collect()
+    gc.freeze()
 
 
 def run_service(name: str, start: Starter) -> None:
