@@ -1,7 +1,11 @@
 """Embedded event store adapter: one SQLite file (WAL), for ``make run``.
 
 SQLite serialises writers, so global positions (the rowid) become visible in order.
-Calls run in a worker thread so the event loop never waits on disk.
+Writes run in a worker thread, one at a time, so the event loop never waits on the disk's
+sync. Reads run on the event loop on a connection of their own: in WAL mode a reader never
+waits for the writer and sees every committed append, and a read of hot pages (what the
+platform reads: the tail of the log, one stream) takes less than the hop to a thread. An
+in-memory database has one connection, so its reads queue with the writes.
 """
 
 from __future__ import annotations
@@ -48,6 +52,15 @@ class SqliteEventStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._lock = asyncio.Lock()
+        self._reader: sqlite3.Connection | None = None
+        if str(path) != ":memory:":
+            self._reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)``: at once on the reader connection, or queued with the writes."""
+        if self._reader is not None:
+            return fn(self._reader, *args)
+        return await self._run(fn, self._db, *args)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._lock:
@@ -82,7 +95,7 @@ class SqliteEventStore:
                     raise AlreadyApplied(command_id) from None
             now = time.time()
             for write in writes:
-                current = self._version(cur, write.stream_id)
+                current = self._version(self._db, write.stream_id)
                 if write.expected_version not in (ANY_VERSION, current):
                     raise ConcurrencyError(
                         f"{write.stream_id}: expected version {write.expected_version}, found {current}"
@@ -108,36 +121,38 @@ class SqliteEventStore:
         return stored
 
     @staticmethod
-    def _version(cur: sqlite3.Cursor, stream_id: str) -> int:
-        row = cur.execute("SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)).fetchone()
+    def _version(db: sqlite3.Connection, stream_id: str) -> int:
+        row = db.execute("SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)).fetchone()
         return int(row[0] or 0)
 
-    def _select(self, where: str, args: tuple[Any, ...], limit: int | None = None) -> list[EventEnvelope]:
+    @staticmethod
+    def _select(db: sqlite3.Connection, where: str, args: tuple[Any, ...], limit: int | None = None
+                ) -> list[EventEnvelope]:
         sql = f"SELECT position, record FROM events WHERE {where} ORDER BY position"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        rows = self._db.execute(sql, args).fetchall()
+        rows = db.execute(sql, args).fetchall()
         return [from_record(json.loads(record), position) for position, record in rows]
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EventEnvelope]:
-        return await self._run(self._select, "stream_id = ? AND stream_version > ?", (stream_id, after_version))
+        return await self._read(self._select, "stream_id = ? AND stream_version > ?", (stream_id, after_version))
 
     async def stream_version(self, stream_id: str) -> int:
-        return await self._run(self._version, self._db.cursor(), stream_id)
+        return await self._read(self._version, stream_id)
 
     async def read_all(self, after_position: int = 0, limit: int = 500) -> list[EventEnvelope]:
-        return await self._run(self._select, "position > ?", (after_position,), limit)
+        return await self._read(self._select, "position > ?", (after_position,), limit)
 
     async def head_position(self) -> int:
-        row = await self._run(lambda: self._db.execute("SELECT MAX(position) FROM events").fetchone())
+        row = await self._read(lambda db: db.execute("SELECT MAX(position) FROM events").fetchone())
         return int(row[0] or 0)
 
     async def caused_by(self, causation_id: str) -> list[EventEnvelope]:
-        return await self._run(self._select, "causation_id = ?", (causation_id,))
+        return await self._read(self._select, "causation_id = ?", (causation_id,))
 
     async def unpublished(self, older_than_seconds: float, limit: int = 500) -> list[EventEnvelope]:
         cutoff = time.time() - older_than_seconds
-        return await self._run(self._select, "published = 0 AND appended_at <= ?", (cutoff,), limit)
+        return await self._read(self._select, "published = 0 AND appended_at <= ?", (cutoff,), limit)
 
     async def mark_published(self, positions: Sequence[int]) -> None:
         rows = [(p,) for p in positions]
@@ -161,3 +176,5 @@ class SqliteEventStore:
     async def close(self) -> None:
         async with self._lock:
             self._db.close()
+            if self._reader is not None:
+                self._reader.close()
