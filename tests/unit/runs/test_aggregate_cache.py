@@ -1,6 +1,6 @@
 """``AggregateCache`` (runtime.streams): a run loaded again folds only the events appended
 since, including another writer's; a fresh load folds the whole stream (what deciding again
-after a lost race asks for); the state always equals a full fold."""
+after a lost race asks for); the state always equals a full fold; a run that ended leaves it."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from tauro_contracts.base import Event
 from tauro_contracts.envelope import EventEnvelope
 from tauro_platform.eventstore.port import StreamWrite
 from tauro_platform.eventstore.sqlite import SqliteEventStore
+from tauro_platform.readstore.memory import MemoryReadStore
 from tauro_platform.runtime.decision import CommandContext, PendingWrite, to_writes
 from tauro_platform.runtime.streams import AggregateCache, load
-from tauro_runs.domain.runs import RunState, decide_dispatch, decide_start, evolve_run, fold_run
+from tauro_platform.settings import Settings
+from tauro_runs.domain.runs import RunState, decide_cancel, decide_dispatch, decide_start, evolve_run, fold_run
+from tauro_runs.run_handlers import RunHandlers
 
 from tests.unit.runs.support import RUN_ID, T0, chain, created, spec
 
@@ -89,3 +92,22 @@ async def test_least_recently_used_streams_are_dropped() -> None:
     for stream in ("x", "y", "z", "x"):
         await cache.load(stream, RunState(), evolve_run)
     assert [key[0] for key in cache._states] == ["z", "x"]
+
+
+async def test_a_run_that_ended_leaves_the_cache_and_is_folded_whole_when_loaded_again() -> None:
+    store = SqliteEventStore(":memory:")
+    cache = AggregateCache(store)  # type: ignore[arg-type]
+    handlers = RunHandlers(store, MemoryReadStore(), Settings(), aggregates=cache)  # type: ignore[arg-type]
+    await append(store, 0, [created(spec(["a"]))])
+    state = await cache.load(RUN_ID, RunState(), evolve_run)
+    started = await append(store, 1, decide_start(state, 60, None))
+    await handlers.after_append(started)  # nothing ended: still cached
+    assert [key[0] for key in cache._states] == [RUN_ID]
+
+    ended = await append(store, 2, decide_cancel(await cache.load(RUN_ID, RunState(), evolve_run), "stop"))
+    await handlers.after_append(ended)
+    assert not cache._states
+    folded = cache.events_folded
+    again = await cache.load(RUN_ID, RunState(), evolve_run)
+    assert again == await load(store, RUN_ID, fold_run) and again.terminal
+    assert cache.events_folded == folded + again.version  # the whole stream, from the store

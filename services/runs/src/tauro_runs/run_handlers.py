@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from tauro_contracts.base import Command, Event
+from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.errors import not_found
 from tauro_contracts.runs import (
+    TERMINAL_EVENTS,
     CancelRun,
     ClaimTask,
     CreateRun,
@@ -26,6 +28,8 @@ from tauro_runs.domain.pipelines import PipelineState, evolve_pipeline
 from tauro_runs.domain.projects import ProjectState, evolve_project
 from tauro_runs.domain.runs import Outcome, RunState, evolve_run
 
+TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
+
 
 class RunHandlers:
     def __init__(self, store: EventStore, read_store: ReadStore, settings: Settings,
@@ -45,6 +49,12 @@ class RunHandlers:
             ExpireTask.type_name: self.expire_task,
             TimeOutRun.type_name: self.time_out_run,
         }
+
+    async def after_append(self, events: list[EventEnvelope]) -> None:
+        """A run that ended leaves the aggregate cache."""
+        for event in events:
+            if event.type in TERMINAL_TYPES:
+                self._aggregates.forget(event.stream_id)
 
     async def _load_run(self, run_id: str, ctx: CommandContext) -> RunState:
         return await self._aggregates.load(run_id, RunState(), evolve_run, fresh=ctx.attempt > 0)

@@ -41,9 +41,10 @@ class RunsService:
 
     def __init__(self, adapters: Adapters, settings: Settings) -> None:
         self._settings = settings
+        self.run_handlers = RunHandlers(adapters.store, adapters.read_store, settings)
         handlers = {
             **RunsHandlers(adapters.store, adapters.read_store).table(),
-            **RunHandlers(adapters.store, adapters.read_store, settings).table(),
+            **self.run_handlers.table(),
             **ApiKeyHandlers(adapters.store).table(),
         }
         self.host = ServiceHost(
@@ -68,6 +69,7 @@ class RunsService:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _after_append(self, events: list[EventEnvelope]) -> None:
+        await self.run_handlers.after_append(events)
         await self.metrics.after_append(events)
         await self.dispatcher.after_append(events)
 

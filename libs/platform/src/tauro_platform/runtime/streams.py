@@ -73,6 +73,13 @@ class AggregateCache:
         self._remember(key, version, state, overwrite=fresh)
         return state
 
+    def forget(self, stream_id: str) -> None:
+        """Drop the stream's cached states (a stream that is done: a finished run gets few
+        commands, and the states kept for every finished run would only feed the garbage
+        collector's full passes)."""
+        for key in [k for k in self._states if k[0] == stream_id]:
+            del self._states[key]
+
     def _remember(self, key: tuple[str, Any], version: int, state: Any, overwrite: bool) -> None:
         known = self._states.get(key)
         if not overwrite and known is not None and known[0] > version:  # a concurrent load saw more; keep it
