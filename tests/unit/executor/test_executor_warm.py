@@ -38,6 +38,10 @@ async def warm() -> AsyncIterator[WarmWorker]:
         await worker.stop()
 
 
+def proc_file(pid: int, name: str) -> str:
+    return Path(f"/proc/{pid}/{name}").read_bytes().decode(errors="replace")
+
+
 def environ_of(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
@@ -223,3 +227,22 @@ def test_the_setting_turns_the_warm_worker_off() -> None:
     off = ExecutorService(adapters, Settings(_env_file=None, executor_warm_worker=False),  # type: ignore[arg-type,call-arg]
                           executor_id="off")
     assert isinstance(on.warm, WarmWorker) and off.warm is None
+    assert on.warm_worker_for("shell") is on.warm_shell and on.warm_shell.kinds == ("shell",)
+    assert on.warm_worker_for("python") is on.warm and on.warm.kinds is None
+    assert off.warm_worker_for("shell") is None and off.warm_worker_for("python") is None
+
+
+async def test_a_shell_only_helper_has_no_polars_and_forks_shell_attempts(tmp_path: Path) -> None:
+    worker = WarmWorker(kinds=("shell",))
+    await worker.start()
+    try:
+        assert await worker.wait_ready(60)
+        assert worker.helper_pid is not None
+        assert "polars" not in proc_file(worker.helper_pid, "maps")
+        assert "tauro_executor.zygote" in proc_file(worker.helper_pid, "cmdline")
+        logs = Collected()
+        outcome = await run_attempt(spec(tmp_path, "sh", "shell", {"command": "echo from-$((1 + 1))"}),
+                                    timeout_seconds=30, on_log=logs, warm=worker)
+        assert outcome.status == "succeeded" and outcome.warm and "from-2" in logs.messages()
+    finally:
+        await worker.stop()

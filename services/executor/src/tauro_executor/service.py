@@ -69,10 +69,12 @@ class ExecutorService:
         self._lag = LagMonitor(adapters.bus, GROUP, [topics.EVENTS_RUNS])
         self._lag_task: asyncio.Task[None] | None = None
         self.warm = WarmWorker(start_delay=WARM_START_DELAY) if settings.executor_warm_worker else None
+        self.warm_shell = (WarmWorker(start_delay=WARM_START_DELAY, kinds=("shell",))
+                           if settings.executor_warm_worker else None)
 
     async def start(self) -> None:
-        if self.warm is not None:
-            await self.warm.start()  # in the background: attempts start cold until it is ready
+        for warm in self._warm_workers():
+            await warm.start()  # in the background: attempts start cold until it is ready
         await self._sender.start()
         await self._beat()
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="executor-heartbeat")
@@ -94,8 +96,15 @@ class ExecutorService:
                 await asyncio.gather(task, return_exceptions=True)
         await self.service_heartbeat.stop()
         await self._sender.stop()
-        if self.warm is not None:
-            await self.warm.stop()
+        for warm in self._warm_workers():
+            await warm.stop()
+
+    def _warm_workers(self) -> list[WarmWorker]:
+        return [w for w in (self.warm, self.warm_shell) if w is not None]
+
+    def warm_worker_for(self, node_type: str) -> WarmWorker | None:
+        """The helper an attempt of ``node_type`` forks from (None: warm starts are off)."""
+        return self.warm_shell if node_type == "shell" else self.warm
 
     async def _beat(self) -> None:
         self._beats += 1
@@ -165,7 +174,8 @@ class ExecutorService:
         try:
             result = await run_attempt(
                 self._spec(task), timeout_seconds=task.timeout_seconds,
-                on_log=lambda line: logs.add(line.level, line.message), warm=self.warm,
+                on_log=lambda line: logs.add(line.level, line.message),
+                warm=self.warm_worker_for(str(task.node.get("type", ""))),
             )
             outcome = {"status": result.status, "error": result.error, "exit_code": result.exit_code,
                        "metrics": result.metrics, "duration_seconds": result.duration_seconds}

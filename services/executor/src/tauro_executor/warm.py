@@ -158,10 +158,14 @@ class WarmProcess:
 
 
 class WarmWorker:
-    """One helper process per executor, restarted when it dies; see the module docstring."""
+    """One helper process, restarted when it dies; see the module docstring. An executor keeps
+    two: one for ``shell`` nodes (``kinds=("shell",)``: no polars, so it forks and its children
+    exit faster) and one for every other kind."""
 
     def __init__(self, *, start_delay: float = 0.0, ready_timeout: float = 60.0, spawn_timeout: float = 5.0,
-                 restart_delay: float = 0.5, max_restart_delay: float = 30.0) -> None:
+                 restart_delay: float = 0.5, max_restart_delay: float = 30.0,
+                 kinds: tuple[str, ...] | None = None) -> None:
+        self.kinds = kinds  # the node kinds its helper preloads (None: all, and polars)
         self.start_delay = start_delay
         self.ready_timeout = ready_timeout
         self.spawn_timeout = spawn_timeout
@@ -249,7 +253,7 @@ class WarmWorker:
         try:
             helper = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tauro_executor.zygote", str(theirs.fileno()), str(self._lifeline[0]),
-                str(os.getpid()),
+                str(os.getpid()), *([",".join(self.kinds)] if self.kinds else []),
                 pass_fds=(theirs.fileno(), self._lifeline[0]), stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL, env=self._helper_env,
             )

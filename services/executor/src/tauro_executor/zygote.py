@@ -1,10 +1,11 @@
 """The warm worker's helper process: a fork server that starts task attempts in milliseconds.
 
-``python -m tauro_executor.zygote CONTROL_FD LIFELINE_FD EXECUTOR_PID`` is started by the
-executor (:mod:`tauro_executor.warm`) with the same cleaned environment as a cold worker
+``python -m tauro_executor.zygote CONTROL_FD LIFELINE_FD EXECUTOR_PID [KINDS]`` is started by
+the executor (:mod:`tauro_executor.warm`) with the same cleaned environment as a cold worker
 (without the services' secrets: it is a fresh interpreter, not a fork of the executor, so
 no secret is in its memory either). It imports the worker runtime, the built-in node kinds
-and polars once, freezes the heap (``gc.freeze``), then waits on ``CONTROL_FD`` (a
+(those of ``KINDS``, comma-separated, or all) and polars (unless the kinds are all ``shell``)
+once, freezes the heap (``gc.freeze``), then waits on ``CONTROL_FD`` (a
 ``SOCK_SEQPACKET`` Unix socket) for ``spawn`` requests: the attempt's spec, environment and
 working directory, with the write ends of its stdout and stderr pipes attached
 (``SCM_RIGHTS``). For each it forks a child that
@@ -47,6 +48,7 @@ from typing import Any
 _PR_SET_PDEATHSIG = 1
 _MAX_REQUEST = 1 << 20
 _FDS_PER_SPAWN = 2  # stdout, stderr
+POLARS_FREE_KINDS = frozenset({"shell"})
 
 
 def set_parent_death_signal(sig: int) -> bool:
@@ -60,13 +62,18 @@ def set_parent_death_signal(sig: int) -> bool:
         return False
 
 
-def preload() -> None:
-    """Import what attempts need, so a forked child pays nothing for it."""
+def preload(kinds: list[str] | None = None) -> None:
+    """Import what attempts need, so a forked child pays nothing for it: the worker runtime,
+    the node kinds (``kinds``, or all), and polars unless every kind preloaded is ``shell``
+    (a shell node never imports it, and a smaller helper forks and exits faster)."""
     import tauro_executor.worker  # noqa: F401  (the runtime: capture, protocol, templating)
     from tauro_executor.nodes import NODE_KINDS
 
-    for target in NODE_KINDS.values():
-        importlib.import_module(target.split(":")[0])
+    wanted = list(NODE_KINDS) if kinds is None else kinds
+    for kind in wanted:
+        importlib.import_module(NODE_KINDS[kind].split(":")[0])
+    if set(wanted) <= POLARS_FREE_KINDS:
+        return
     import polars
 
     for name in ("DataFrame", "LazyFrame", "read_parquet", "read_csv", "read_ndjson", "concat", "col", "lit"):
@@ -258,6 +265,7 @@ class Zygote:
 
 def main(argv: list[str]) -> int:
     control_fd, lifeline, executor_pid = (int(x) for x in argv[:3])
+    kinds = argv[3].split(",") if len(argv) > 3 else None
     set_parent_death_signal(signal.SIGTERM)
     if os.getppid() != executor_pid:
         return 0  # the executor died before we could ask to hear of it
@@ -265,7 +273,7 @@ def main(argv: list[str]) -> int:
     control = socket.socket(fileno=control_fd)
     control.set_inheritable(False)
     control.setblocking(True)
-    preload()
+    preload(kinds)
     gc.collect()
     gc.freeze()  # forked children share these pages instead of touching them on their first collection
     if threading.active_count() != 1:  # forking copies no thread but their locks: refuse to serve
