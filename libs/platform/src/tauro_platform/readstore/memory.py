@@ -1,6 +1,7 @@
 """In-process read store for the embedded mode; rebuilt from the event log at start-up.
 
-Documents are copied in and out (a caller never holds the stored object), and the fields in
+Documents are copied in and out (a caller never holds the stored object; see ``_stored_doc``
+for the form they are kept in), and the fields in
 ``INDEXED_FIELDS`` have an equality index, so the filters the platform runs all the time
 (the dispatcher's and the reaper's ``state`` queries) look at the matching documents only,
 not at every run ever made.
@@ -21,15 +22,40 @@ _SWEEP_EVERY = 1000  # increments between sweeps of expired counters
 INDEXED_FIELDS = ("state",)
 _UNINDEXED = object()  # the index bucket of values that are neither strings nor null/missing
 _IMMUTABLE = (str, int, float, bool, type(None), datetime)
+_MAP = "\0map"  # the first item of a stored embedded document (recognised by identity)
+
+
+def _is_map(value: Any) -> bool:
+    return type(value) is tuple and len(value) > 0 and value[0] is _MAP
 
 
 def _copy(value: Any) -> Any:
-    """A deep copy of a document tree (dicts, lists, immutable leaves), several times faster
-    than ``copy.deepcopy``; anything else falls back to it."""
+    """A caller's copy of a stored value: dicts for documents and maps, lists for arrays;
+    several times faster than ``copy.deepcopy``, which anything else falls back to."""
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if _is_map(value):
+        return {k: _copy(v) for k, v in value[1:]}
+    if isinstance(value, list | tuple):
         return [_copy(v) for v in value]
+    if isinstance(value, _IMMUTABLE):
+        return value
+    return copy.deepcopy(value)
+
+
+def _stored_doc(doc: Doc) -> Doc:
+    """The form a document is kept in: a dict of its fields whose values hold no list or dict.
+    Arrays become tuples and embedded documents tuples of ``_MAP`` and (key, value) pairs, and a
+    tuple of such values leaves the garbage collector's lists (dicts never do while they hold a
+    dict), so the documents of every run ever made cost its full passes next to nothing."""
+    return {k: _stored(v) for k, v in doc.items()}
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, dict):
+        return (_MAP, *((k, _stored(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):  # items first: the collector then meets them before the tuple
+        return tuple([_stored(v) for v in value])
     if isinstance(value, _IMMUTABLE):
         return value
     return copy.deepcopy(value)
@@ -38,9 +64,16 @@ def _copy(value: Any) -> Any:
 def _lookup(doc: Doc, path: str) -> Any:
     value: Any = doc
     for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+        if isinstance(value, dict):
+            if part not in value:
+                return _MISSING
+            value = value[part]
+        elif _is_map(value):
+            value = next((v for k, v in value[1:] if k == part), _MISSING)
+            if value is _MISSING:
+                return _MISSING
+        else:
             return _MISSING
-        value = value[part]
     return value
 
 
@@ -50,10 +83,14 @@ def _equal(value: Any, arg: Any) -> bool:
         value = None
     if isinstance(value, bool) != isinstance(arg, bool):
         return False
+    if isinstance(value, tuple):  # an array or embedded document, as stored
+        value = _copy(value)
     return bool(value == arg)
 
 
 def _compare(value: Any, op: str, arg: Any) -> bool:
+    if isinstance(value, tuple):  # an array or embedded document, as stored
+        value = _copy(value)
     if op == "$exists":
         return (value is not _MISSING) == bool(arg)
     if op == "$in":
@@ -102,7 +139,7 @@ def _type_rank(value: Any) -> int:
         return 1
     if isinstance(value, str):
         return 2
-    if isinstance(value, dict):
+    if isinstance(value, dict) or _is_map(value):
         return 3
     if isinstance(value, list | tuple):
         return 4
@@ -152,7 +189,7 @@ class MemoryReadStore:
     def _store(self, collection: str, doc: Doc) -> None:
         """Store a copy of ``doc`` (replacing any with its id) and index it."""
         self._remove(collection, doc["_id"])
-        stored = self._collections[collection][doc["_id"]] = _copy(doc)
+        stored = self._collections[collection][doc["_id"]] = _stored_doc(doc)
         for field, index in self._indexes[collection].items():
             index[_index_key(stored, field)].add(stored["_id"])
 

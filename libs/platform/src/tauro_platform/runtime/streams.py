@@ -29,7 +29,7 @@ from tauro_contracts.registry import REGISTRY
 from tauro_platform.eventstore.port import EventStore
 
 S = TypeVar("S")
-DEFAULT_CACHED_STREAMS = 10_000
+DEFAULT_CACHED_STREAMS = 2_000  # the runs in flight, with room; a miss folds the whole stream
 
 
 def decode_events(envelopes: Iterable[EventEnvelope]) -> list[Event]:
