@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tauro_executor.attempt import run_attempt
+from tauro_executor.attempt import abandon_worker, run_attempt, start_worker
 from tauro_executor.protocol import node_output_path
-from tauro_executor.warm import WarmWorker
+from tauro_executor.warm import WarmProcess, WarmWorker
 
 from .helpers import CALLABLES, Collected, pid_alive, spec, wait_gone
 
@@ -206,8 +206,8 @@ async def test_env_and_cwd_reach_the_worker(tmp_path: Path, warm: WarmWorker | N
 
 EXECUTOR = """
 import asyncio, json, sys
-from tauro_executor.attempt import run_attempt
-from tauro_executor.warm import WarmWorker
+from tauro_executor.attempt import abandon_worker, run_attempt, start_worker
+from tauro_executor.warm import WarmProcess, WarmWorker
 
 async def main():
     warm = None
@@ -270,3 +270,26 @@ async def test_warm_attempt_dies_with_the_executor_even_when_its_helper_died_fir
     executor.kill()
     await executor.wait()
     assert await wait_gone(list(seen.values()), within=5) == []
+
+
+async def test_a_worker_started_ahead_runs_nothing_until_let_and_nothing_when_abandoned(
+    tmp_path: Path, warm: WarmWorker | None
+) -> None:
+    """The executor starts an attempt's worker while its claim is in flight: refused, the node
+    never runs and no process is left; accepted, it runs as any attempt does."""
+    marker = tmp_path / "ran"
+    task = spec(tmp_path, "sh", "shell", {"command": f"touch {marker}; echo ran"})
+    refused = await start_worker(task, warm=warm)
+    assert isinstance(refused, WarmProcess) is (warm is not None)
+    await asyncio.sleep(0.3)  # time enough to run, were it not held
+    assert not marker.exists()
+    await abandon_worker(refused)
+    assert await wait_gone([refused.pid], within=5) == [] and not marker.exists()
+
+    accepted = await start_worker(task, warm=warm)
+    await asyncio.sleep(0.1)
+    assert not marker.exists()
+    logs = Collected()
+    outcome = await run_attempt(task, worker=accepted, timeout_seconds=30, on_log=logs)
+    assert outcome.status == "succeeded" and outcome.warm is (warm is not None) and marker.exists()
+    assert "ran" in logs.messages() and await wait_gone([accepted.pid], within=5) == []

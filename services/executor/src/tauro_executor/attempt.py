@@ -2,7 +2,8 @@
 
 :func:`run_attempt` starts a worker in its own session (process group): forked from the
 warm worker's helper when one is given and ready (:mod:`tauro_executor.warm`), else
-``python -m tauro_executor.worker`` (a cold start). It hands it the
+``python -m tauro_executor.worker`` (a cold start); or it takes one :func:`start_worker`
+started ahead, while the attempt's claim was in flight, and lets it run. It hands it the
 :class:`~tauro_executor.spec.TaskSpec`, forwards its log lines to ``on_log`` as they
 arrive, and returns an :class:`AttemptOutcome`. On timeout, on ``cancel`` being set, or
 when the calling task is cancelled, the whole process group is killed (SIGTERM, then
@@ -81,32 +82,21 @@ class _State:
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=_STDERR_TAIL))
 
 
-async def run_attempt(
+async def start_worker(
     spec: TaskSpec | Mapping[str, Any],
     *,
-    timeout_seconds: float | None,
-    on_log: LogCallback,
-    cancel: asyncio.Event | None = None,
-    kill_grace_seconds: float = 3.0,
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     warm: WarmWorker | None = None,
-) -> AttemptOutcome:
-    """Run one attempt of ``spec.node`` in a worker subprocess and report how it ended.
-
-    ``cancel`` set -> the attempt is killed and the outcome is ``cancelled``. Cancelling
-    the *calling task* also kills the attempt, then re-raises :class:`asyncio.CancelledError`.
-    ``env`` is added to this process's environment for the worker; ``cwd`` is its working
-    directory (relative paths in node configs resolve against it). ``warm``: fork the worker
-    from this warm worker when it can (else, and without it, start a fresh interpreter).
-    """
+) -> Worker:
+    """Start the worker of an attempt that may not run yet (its claim is in flight): a warm one
+    waits at its gate, a cold one for its spec on stdin. :func:`run_attempt` with ``worker=``
+    lets it run; :func:`abandon_worker` ends it having run nothing."""
     task = spec if isinstance(spec, TaskSpec) else TaskSpec.model_validate(spec)
-    payload = task.model_dump_json().encode()
-    started_at, started = datetime.now(UTC), time.monotonic()
     child_env = child_environment(env)  # without the service's secrets: user code runs in there
     proc: Worker | None = None
     if warm is not None:
-        proc = await warm.spawn(payload, child_env, cwd, limit=_LINE_LIMIT)
+        proc = await warm.spawn(task.model_dump_json().encode(), child_env, cwd, limit=_LINE_LIMIT)
     if proc is None:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -120,6 +110,51 @@ async def run_attempt(
             env=child_env,
             cwd=cwd,
         )
+    return proc
+
+
+async def abandon_worker(proc: Worker) -> None:
+    """End a started worker that must not run (its claim was refused, or its task cancelled):
+    its gate or stdin closes, its process group is killed, it is reaped."""
+    if isinstance(proc, WarmProcess):
+        proc.close()
+    elif proc.stdin is not None:
+        proc.stdin.close()
+    await kill_group(proc.pid, 0.0)
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+async def run_attempt(
+    spec: TaskSpec | Mapping[str, Any],
+    *,
+    timeout_seconds: float | None,
+    on_log: LogCallback,
+    cancel: asyncio.Event | None = None,
+    kill_grace_seconds: float = 3.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    warm: WarmWorker | None = None,
+    worker: Worker | None = None,
+) -> AttemptOutcome:
+    """Run one attempt of ``spec.node`` in a worker subprocess and report how it ended.
+
+    ``cancel`` set -> the attempt is killed and the outcome is ``cancelled``. Cancelling
+    the *calling task* also kills the attempt, then re-raises :class:`asyncio.CancelledError`.
+    ``env`` is added to this process's environment for the worker; ``cwd`` is its working
+    directory (relative paths in node configs resolve against it). ``warm``: fork the worker
+    from this warm worker when it can (else, and without it, start a fresh interpreter).
+    ``worker``: one :func:`start_worker` started for this spec already (then ``env``, ``cwd``
+    and ``warm`` were given there); the attempt's time starts when it is let run.
+    """
+    task = spec if isinstance(spec, TaskSpec) else TaskSpec.model_validate(spec)
+    payload = task.model_dump_json().encode()
+    started_at, started = datetime.now(UTC), time.monotonic()
+    proc = worker if worker is not None else await start_worker(task, env=env, cwd=cwd, warm=warm)
+    if isinstance(proc, WarmProcess):
+        proc.open_gate()  # a cold worker's gate is its spec, written to its stdin below
     state = _State()
     emit = _serialized(on_log)
     watchdog = asyncio.create_task(_watchdog(proc, state, timeout_seconds, cancel, kill_grace_seconds))

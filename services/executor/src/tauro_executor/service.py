@@ -42,7 +42,7 @@ from tauro_platform.runtime.wire import decode
 from tauro_platform.settings import Settings
 from tauro_platform.timeutil import iso
 
-from tauro_executor.attempt import run_attempt
+from tauro_executor.attempt import Worker, abandon_worker, run_attempt, start_worker
 from tauro_executor.logbuffer import LogBuffer
 from tauro_executor.protocol import TaskSpec
 from tauro_executor.warm import WarmWorker
@@ -160,10 +160,20 @@ class ExecutorService:
             await self._attempt(task, current)
 
     async def _attempt(self, task: TaskScheduled, current: Span) -> None:
-        """Claim the attempt, run it, stream its log lines, report its outcome."""
+        """Claim the attempt, run it, stream its log lines, report its outcome. Its worker starts
+        while the claim is in flight (a fork and a command round trip at once, not one after the
+        other), and runs nothing unless the claim is accepted."""
         claim = ClaimTask(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt, dispatch=task.dispatch,
                           executor_id=self.executor_id)
-        if not await self._send_reliably(claim, task.run_id):
+        spec = self._spec(task)
+        starting = asyncio.create_task(start_worker(spec, warm=self.warm_worker_for(str(task.node.get("type", "")))))
+        claimed = False
+        try:
+            claimed = await self._send_reliably(claim, task.run_id)
+        finally:
+            if not claimed:
+                await asyncio.shield(_abandon(starting))
+        if not claimed:
             current.set_attribute("tauro.task.status", "not_claimed")
             return
         logs = LogBuffer(self._adapters.store, self._relay, task.run_id, task.node_id, task.attempt,
@@ -172,11 +182,8 @@ class ExecutorService:
         await logs.add("INFO", f"task {task.node_id} attempt {task.attempt} started on {self.executor_id}")
         outcome: dict[str, Any]
         try:
-            result = await run_attempt(
-                self._spec(task), timeout_seconds=task.timeout_seconds,
-                on_log=lambda line: logs.add(line.level, line.message),
-                warm=self.warm_worker_for(str(task.node.get("type", ""))),
-            )
+            result = await run_attempt(spec, worker=await starting, timeout_seconds=task.timeout_seconds,
+                                       on_log=lambda line: logs.add(line.level, line.message))
             outcome = {"status": result.status, "error": result.error, "exit_code": result.exit_code,
                        "metrics": result.metrics, "duration_seconds": result.duration_seconds}
             level = "INFO" if result.status == "succeeded" else "ERROR"
@@ -225,3 +232,12 @@ class ExecutorService:
                     return False
                 await asyncio.sleep(min(5.0, 0.5 * (attempt + 1)))
         return False
+
+
+async def _abandon(starting: asyncio.Task[Worker]) -> None:
+    """End the worker started for an attempt that is not going to run (once it is started)."""
+    try:
+        worker = await starting
+    except (Exception, asyncio.CancelledError):  # it never started (a cancelled start cleans up)
+        return
+    await abandon_worker(worker)

@@ -4,7 +4,8 @@
 started with the cleaned child environment) and asks it to fork each attempt:
 :meth:`WarmWorker.spawn` hands over the spec, environment and working directory with the
 write ends of two fresh pipes (the child's stdout and stderr, read here exactly as a cold
-worker's), and returns a :class:`WarmProcess`, which :func:`tauro_executor.attempt.run_attempt`
+worker's) and the read end of a third, the gate (the child runs nothing until
+:meth:`WarmProcess.open_gate`), and returns a :class:`WarmProcess`, which :func:`tauro_executor.attempt.run_attempt`
 drives like an ``asyncio.subprocess.Process``: ``pid`` (also its process group id),
 ``stdout``, ``stderr``, ``wait()``, ``kill()``, ``returncode`` (the helper reaps the child
 and reports its exit code).
@@ -85,16 +86,18 @@ def spawn_request(request_id: int, spec_json: bytes, env: Mapping[str, str], cwd
 
 
 class WarmProcess:
-    """An attempt forked by the helper, as :func:`~tauro_executor.attempt.run_attempt` sees it."""
+    """An attempt forked by the helper, as :func:`~tauro_executor.attempt.run_attempt` sees it.
+    It runs nothing until :meth:`open_gate`; closed without that, it exits having run nothing."""
 
     stdin = None  # the spec travels with the spawn request
 
-    def __init__(self, pid: int, stdout_fd: int, stderr_fd: int) -> None:
+    def __init__(self, pid: int, stdout_fd: int, stderr_fd: int, gate_fd: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
         self.stdout: asyncio.StreamReader | None = None
         self.stderr: asyncio.StreamReader | None = None
         self._fds = [stdout_fd, stderr_fd]
+        self._gate: int | None = gate_fd
         self._transports: list[asyncio.BaseTransport] = []
         self._done = asyncio.get_running_loop().create_future()
         self._poller: asyncio.Task[None] | None = None
@@ -117,8 +120,22 @@ class WarmProcess:
         self._fds = []
         self.stdout, self.stderr = readers
 
+    def open_gate(self) -> None:
+        """Let the attempt run."""
+        if self._gate is not None:
+            with contextlib.suppress(OSError):  # it died meanwhile: its outcome will say so
+                os.write(self._gate, b"1")
+            self._close_gate()
+
+    def _close_gate(self) -> None:
+        if self._gate is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._gate)
+            self._gate = None
+
     def close(self) -> None:
         """Close the pipes (idempotent): after the attempt, or when it never got connected."""
+        self._close_gate()
         for transport in self._transports:
             transport.close()
         self._transports = []
@@ -183,7 +200,7 @@ class WarmWorker:
         self._supervisor: asyncio.Task[None] | None = None
         self._lifeline: tuple[int, int] | None = None
         self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[asyncio.Future[WarmProcess | None], int, int]] = {}
+        self._pending: dict[int, tuple[asyncio.Future[WarmProcess | None], int, int, int]] = {}
         self._children: dict[int, WarmProcess] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -342,8 +359,8 @@ class WarmWorker:
                     with contextlib.suppress(OSError):
                         os.close(fd)
             return
-        future, stdout_fd, stderr_fd = pending
-        child = WarmProcess(pid, stdout_fd, stderr_fd)
+        future, stdout_fd, stderr_fd, gate_fd = pending
+        child = WarmProcess(pid, stdout_fd, stderr_fd, gate_fd)
         self._children[pid] = child
         future.set_result(child)
 
@@ -351,8 +368,8 @@ class WarmWorker:
         pending = self._pending.pop(request_id, None)
         if pending is None:
             return
-        future, stdout_fd, stderr_fd = pending
-        for fd in (stdout_fd, stderr_fd):
+        future, *fds = pending
+        for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
         if not future.done():
@@ -362,7 +379,7 @@ class WarmWorker:
 
     async def spawn(self, spec_json: bytes, env: Mapping[str, str], cwd: str | Path | None,
                     *, limit: int) -> WarmProcess | None:
-        """Fork an attempt from the helper, or ``None`` (then start it cold)."""
+        """Fork an attempt from the helper, waiting at its gate, or ``None`` (then start it cold)."""
         self._wanted.set()
         sock = self._socket
         if sock is None or not self._ready.is_set() or self._stopping:
@@ -373,17 +390,19 @@ class WarmWorker:
         request = spawn_request(request_id, spec_json, env, cwd)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        gate_r, gate_w = os.pipe()
         future: asyncio.Future[WarmProcess | None] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (future, out_r, err_r)
+        self._pending[request_id] = (future, out_r, err_r, gate_w)
         try:
-            sock.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [out_w, err_w]))])
+            rights = array.array("i", [out_w, err_w, gate_r])
+            sock.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
         except OSError as exc:  # too big for one message, helper gone, socket full: start cold
             log.debug("warm start not possible: %s", exc)
             self._resolve(request_id, None)
             return None
         finally:
-            os.close(out_w)  # the helper has its own copies now (or never will)
-            os.close(err_w)
+            for fd in (out_w, err_w, gate_r):  # the helper has its own copies now (or never will)
+                os.close(fd)
         try:
             async with asyncio.timeout(self.spawn_timeout):
                 child = await future

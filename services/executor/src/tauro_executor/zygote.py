@@ -7,8 +7,8 @@ no secret is in its memory either). It imports the worker runtime, the built-in 
 (those of ``KINDS``, comma-separated, or all) and polars (unless the kinds are all ``shell``)
 once, freezes the heap (``gc.freeze``), then waits on ``CONTROL_FD`` (a
 ``SOCK_SEQPACKET`` Unix socket) for ``spawn`` requests: the attempt's spec, environment and
-working directory, with the write ends of its stdout and stderr pipes attached
-(``SCM_RIGHTS``). For each it forks a child that
+working directory, with the write ends of its stdout and stderr pipes and the read end of
+its *gate* attached (``SCM_RIGHTS``). For each it forks a child that
 
 - starts its own session (so its pid is its process group id, as ``start_new_session`` gives a
   cold worker; the helper answers with the pid only once the child has done so);
@@ -18,6 +18,9 @@ working directory, with the write ends of its stdout and stderr pipes attached
 - watches ``LIFELINE_FD``, the read end of a pipe whose only write end the executor holds:
   end of file means the executor is gone (even by SIGKILL), and the child SIGKILLs its whole
   process group at once;
+- waits on the gate: the executor forks the attempt while its claim is in flight and writes
+  one byte once the claim is accepted; end of file (claim refused, executor gone) means the
+  attempt exits at once, having run nothing;
 - runs :func:`tauro_executor.worker.main` exactly as a cold worker does and exits with its code.
 
 The helper never imports user code (a forked child does, in its own copy), so one attempt's
@@ -47,7 +50,7 @@ from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 _MAX_REQUEST = 1 << 20
-_FDS_PER_SPAWN = 2  # stdout, stderr
+_FDS_PER_SPAWN = 3  # stdout, stderr, the gate
 POLARS_FREE_KINDS = frozenset({"shell"})
 
 
@@ -248,9 +251,14 @@ class Zygote:
         os.close(devnull)
         os.dup2(fds[0], 1)
         os.dup2(fds[1], 2)
-        for fd in fds:
+        gate = fds[2]
+        for fd in fds[:2]:
             os.close(fd)
         fds.clear()
+        go = os.read(gate, 1)
+        os.close(gate)
+        if go != b"1":
+            return 0  # not claimed: run nothing
         env = {str(k): str(v) for k, v in dict(request["env"]).items()}
         os.environ.clear()
         os.environ.update(env)
