@@ -269,3 +269,4 @@ def log_stream(run_id: str) -> str:
 
 
 TERMINAL_EVENTS = (RunSucceeded, RunFailed, RunCancelled, RunTimedOut)
+TERMINAL_EVENT_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)

@@ -29,7 +29,7 @@ from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.errors import DomainError, ErrorCode
 from tauro_contracts.pipeline import Node
 from tauro_contracts.registry import REGISTRY
-from tauro_contracts.runs import TERMINAL_EVENTS, ClaimTask, RecordTaskOutcome, TaskScheduled
+from tauro_contracts.runs import TERMINAL_EVENT_TYPES, ClaimTask, RecordTaskOutcome, TaskScheduled
 from tauro_platform.adapters import Adapters
 from tauro_platform.bus.port import Message, Subscription
 from tauro_platform.observability.heartbeat import Heartbeat
@@ -48,7 +48,6 @@ from tauro_executor.protocol import TaskSpec
 from tauro_executor.warm import WarmWorker
 
 log = logging.getLogger("tauro.executor")
-TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
 AttemptKey = tuple[str, str, int, int]
 GROUP = "tauro-executor"
 WARM_START_DELAY = 3.0  # the helper starts this long after the executor, or at its first attempt
@@ -130,7 +129,7 @@ class ExecutorService:
             key = (scheduled.run_id, scheduled.node_id, scheduled.attempt, scheduled.dispatch)
             if key not in self._jobs:
                 self._jobs[key] = asyncio.create_task(self._run_job(key, scheduled, envelope))
-        elif envelope.type in TERMINAL_TYPES:
+        elif envelope.type in TERMINAL_EVENT_TYPES:
             run_id = envelope.data["run_id"]
             for key, job in list(self._jobs.items()):
                 if key[0] == run_id:

@@ -27,7 +27,7 @@ from typing import Any
 
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.readmodels.states import RunState
-from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENTS, RunQueued, RunsDispatched
+from tauro_contracts.runs import DISPATCHER_STREAM, TERMINAL_EVENT_TYPES, RunQueued, RunsDispatched
 from tauro_platform.eventstore.port import EventStore, StreamWrite
 from tauro_platform.observability.tracing import span
 from tauro_platform.readstore.port import ReadStore
@@ -40,7 +40,7 @@ from tauro_platform.runtime.streams import decode_events
 from tauro_runs.domain.runs import decide_dispatch, fold_run
 
 log = logging.getLogger("tauro.dispatcher")
-SLOT_EVENTS = frozenset({RunQueued.type_name, *(e.type_name for e in TERMINAL_EVENTS)})
+SLOT_EVENTS = frozenset({RunQueued.type_name, *TERMINAL_EVENT_TYPES})
 
 
 class Dispatcher:

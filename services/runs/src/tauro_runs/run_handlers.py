@@ -6,7 +6,7 @@ from tauro_contracts.base import Command, Event
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.errors import not_found
 from tauro_contracts.runs import (
-    TERMINAL_EVENTS,
+    TERMINAL_EVENT_TYPES,
     CancelRun,
     ClaimTask,
     CreateRun,
@@ -27,8 +27,6 @@ from tauro_runs.domain import runs as run_domain
 from tauro_runs.domain.pipelines import PipelineState, evolve_pipeline
 from tauro_runs.domain.projects import ProjectState, evolve_project
 from tauro_runs.domain.runs import Outcome, RunState, evolve_run
-
-TERMINAL_TYPES = frozenset(e.type_name for e in TERMINAL_EVENTS)
 
 
 class RunHandlers:
@@ -53,7 +51,7 @@ class RunHandlers:
     async def after_append(self, events: list[EventEnvelope]) -> None:
         """A run that ended leaves the aggregate cache."""
         for event in events:
-            if event.type in TERMINAL_TYPES:
+            if event.type in TERMINAL_EVENT_TYPES:
                 self._aggregates.forget(event.stream_id)
 
     async def _load_run(self, run_id: str, ctx: CommandContext) -> RunState:

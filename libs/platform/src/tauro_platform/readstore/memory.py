@@ -83,14 +83,10 @@ def _equal(value: Any, arg: Any) -> bool:
         value = None
     if isinstance(value, bool) != isinstance(arg, bool):
         return False
-    if isinstance(value, tuple):  # an array or embedded document, as stored
-        value = _copy(value)
     return bool(value == arg)
 
 
 def _compare(value: Any, op: str, arg: Any) -> bool:
-    if isinstance(value, tuple):  # an array or embedded document, as stored
-        value = _copy(value)
     if op == "$exists":
         return (value is not _MISSING) == bool(arg)
     if op == "$in":
@@ -116,6 +112,8 @@ def matches(doc: Doc, where: Filter) -> bool:
                 return False
             continue
         value = _lookup(doc, field)
+        if isinstance(value, tuple):  # an array or embedded document, as stored: compare it as given
+            value = _copy(value)
         if isinstance(cond, dict):
             if not all(_compare(value, op, arg) for op, arg in cond.items()):
                 return False
