@@ -171,6 +171,11 @@ def _croniter_comparable(expression: str) -> bool:
             return False
         if "*" in expanded[index] and len(expanded[index]) > 1:
             return False
+    # croniter skips March 1st when the day-of-month list also names a day February lacks
+    # ("0 0 1,30 * *" from February 2nd gives March 30th first), in every release up to 6.0.
+    days = expanded[2]
+    if 1 in days and any(isinstance(day, int) and day > 28 for day in days):
+        return False
     return True
 
 
@@ -181,6 +186,14 @@ def test_agrees_with_croniter_in_utc(rule: ScheduleRule, start: datetime) -> Non
     reference = croniter(rule.expression, start)
     theirs = [reference.get_next(datetime) for _ in range(15)]
     assert list(islice(iter_after(rule, start), 15)) == theirs
+
+
+def test_first_of_the_month_after_february_when_the_list_names_a_later_day() -> None:
+    """The case the croniter oracle gets wrong (see _croniter_comparable): March 1st fires."""
+    rule = ScheduleRule(ScheduleKind.CRON, "0 0 1,*/15 * *", "UTC")
+    fires = list(islice(iter_after(rule, datetime(2000, 2, 16, tzinfo=UTC)), 3))
+    assert fires == [datetime(2000, 3, d, tzinfo=UTC) for d in (1, 16, 31)]
+    assert not _croniter_comparable(rule.expression)
 
 
 @settings(max_examples=40, deadline=None)
