@@ -365,7 +365,8 @@ async def chain_figure(bench: Bench, kind: str, nodes: int, repeat: int) -> None
         server.append(parse_time(doc["finished_at"]) - parse_time(doc["created_at"]))
     median = statistics.median(times)
     figure(f"chain{nodes}.{kind}", f"{median:.2f} s create->SUCCESS ({median / nodes * 1000:.1f} ms a task; "
-           f"runs {', '.join(f'{t:.2f}' for t in times)} s; server-side {statistics.median(server):.2f} s"
+           f"runs {', '.join(f'{t:.2f}' for t in times)} s; server-side {statistics.median(server):.2f} s "
+           f"({', '.join(f'{t:.2f}' for t in server)})"
            f"{bench.cpu_note(cpu, repeat * nodes, 'task, polling included')})")
 
 

@@ -3,76 +3,48 @@ replaying the read models gives byte-identical content (same hash)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, MongoClient
-from tauro_contracts.base import Command
+from pymongo import AsyncMongoClient
 from tauro_contracts.projects import CreateProject, DefinePipeline, DeleteProject, UpdateProject
 from tauro_contracts.runs import CancelRun, ClaimTask, CreateRun, RecordTaskOutcome
 from tauro_platform.adapters import Adapters, build_adapters
 from tauro_platform.readstore.indexes import READ_MODEL_INDEXES, missing_indexes
 from tauro_platform.rebuild import read_model_hash, rebuild
-from tauro_platform.runtime.commands import local_envelope
 from tauro_platform.settings import Settings
 from tauro_runs.service import RunsService, read_model_projectors
 from tauro_scheduler.service import read_model_projectors as scheduler_projectors
 
 from tests.e2e.runs_helpers import shell_pipeline
+from tests.integration.conftest import run_command
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def runs(kafka_bootstrap: str, mongo_url: str, unique_name: str, tmp_path: Path) -> AsyncIterator[RunsService]:
-    settings = Settings(
-        _env_file=None, tauro_mode="distributed", secret_key="x" * 40, kafka_bootstrap_servers=kafka_bootstrap,
-        mongodb_url=mongo_url, mongodb_database=unique_name, tauro_namespace=f"{unique_name}.", pipelines_dir=None,
-        tauro_data_dir=tmp_path,
-    )  # type: ignore[call-arg]
-    adapters = await build_adapters(settings)
-    service = RunsService(adapters, settings)
-    service.mongo = AsyncMongoClient(mongo_url)[unique_name]  # type: ignore[attr-defined]
-    service.adapters = adapters  # type: ignore[attr-defined]
-    await service.host.start()
-    yield service
-    await service.host.stop()
-    await adapters.close()
-    await service.mongo.client.close()  # type: ignore[attr-defined]
-    with MongoClient(mongo_url) as client:
-        client.drop_database(unique_name)
-
-
-async def _do(service: RunsService, command: Command) -> dict[str, Any]:
-    reply = await service.host.processor.process(local_envelope(command, "user:test"))
-    assert reply.ok, reply.error
-    return reply.result
-
-
 async def _mixed_workload(service: RunsService) -> None:
     for i in range(4):
-        await _do(service, CreateProject(project_id=f"proj_{i}", name=f"project-{i}", owner=f"team-{i % 2}"))
-    await _do(service, UpdateProject(project_id="proj_1", description="changed"))
+        await run_command(service, CreateProject(project_id=f"proj_{i}", name=f"project-{i}", owner=f"team-{i % 2}"))
+    await run_command(service, UpdateProject(project_id="proj_1", description="changed"))
     body = shell_pipeline("work", {"a": "true", "b": "true"}, edges=[("a", "b")], max_attempts=2)
     spec = {k: body[k] for k in ("nodes", "edges", "config")}
-    await _do(service, DefinePipeline(pipeline_id="pipe_w", project_id="proj_0", name="work", spec=spec))
-    await _do(service, DefinePipeline(pipeline_id="pipe_w", project_id="proj_0", name="work",
+    await run_command(service, DefinePipeline(pipeline_id="pipe_w", project_id="proj_0", name="work", spec=spec))
+    await run_command(service, DefinePipeline(pipeline_id="pipe_w", project_id="proj_0", name="work",
                                       spec={**spec, "description": "v2"}, mode="update"))
     for n in range(6):
         run_id = f"run_{n}"
-        await _do(service, CreateRun(run_id=run_id, project_id="proj_0", pipeline_id="pipe_w", start=True))
+        await run_command(service, CreateRun(run_id=run_id, project_id="proj_0", pipeline_id="pipe_w", start=True))
         await service.dispatcher.dispatch()
         if n % 3 == 2:
-            await _do(service, CancelRun(run_id=run_id))
+            await run_command(service, CancelRun(run_id=run_id))
             continue
         for node in ("a", "b"):
-            await _do(service, ClaimTask(run_id=run_id, node_id=node, attempt=1, dispatch=1, executor_id="x"))
+            await run_command(service, ClaimTask(run_id=run_id, node_id=node, attempt=1, dispatch=1, executor_id="x"))
             status = "failed" if n % 3 == 1 and node == "b" else "succeeded"
-            await _do(service, RecordTaskOutcome(run_id=run_id, node_id=node, attempt=1, executor_id="x",
+            await run_command(service, RecordTaskOutcome(run_id=run_id, node_id=node, attempt=1, executor_id="x",
                                                  status=status, error="boom" if status == "failed" else None))
-    await _do(service, DeleteProject(project_id="proj_3"))
+    await run_command(service, DeleteProject(project_id="proj_3"))
 
 
 async def test_rebuild_gives_identical_read_models(runs: RunsService) -> None:

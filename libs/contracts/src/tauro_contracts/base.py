@@ -24,9 +24,16 @@ class Payload(BaseModel):
 
 
 class Command(Payload):
-    """An intention sent to one service's command topic; ``topic`` names that topic."""
+    """An intention sent to one service's command topic; ``topic`` names that topic.
+
+    ``read_your_writes``: the reply waits until the service's read models reflect the
+    command's events (what an API client expects of a 2xx). ``False`` for commands whose
+    sender never reads those models (the executor's claim and outcome): their reply goes out
+    once the events are committed and published, and the projector applies them at once,
+    off the reply's path."""
 
     topic: ClassVar[str] = ""
+    read_your_writes: ClassVar[bool] = True
 
 
 class Event(Payload):

@@ -75,9 +75,19 @@ class CancelRun(Command):
     reason: str = Field(default="cancelled by user", max_length=500)
 
 
+class LogLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ts: datetime
+    level: LogLevel
+    message: str
+    node_id: str | None = None
+    attempt: int | None = None
+
+
 @_cmd
 class ClaimTask(Command):
     type_name = "ClaimTask"
+    read_your_writes = False  # the executor waits for the reply before letting the attempt run
     run_id: str
     node_id: str
     attempt: int
@@ -87,7 +97,11 @@ class ClaimTask(Command):
 
 @_cmd
 class RecordTaskOutcome(Command):
+    """An attempt's outcome. ``log_lines``: its lines not logged yet (a short attempt's all of
+    them), appended as ``TaskLogged`` in the same write as the outcome's events."""
+
     type_name = "RecordTaskOutcome"
+    read_your_writes = False
     run_id: str
     node_id: str
     attempt: int
@@ -97,6 +111,7 @@ class RecordTaskOutcome(Command):
     exit_code: int | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
     duration_seconds: float = 0.0
+    log_lines: list[LogLine] = Field(default_factory=list)  # the attempt's last lines, logged with the outcome
 
 
 @_cmd
@@ -243,15 +258,6 @@ class RunsDispatched(Event):
     type_name = "RunsDispatched"
     topic = topics.EVENTS_RUNS
     run_ids: list[str]
-
-
-class LogLine(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    ts: datetime
-    level: LogLevel
-    message: str
-    node_id: str | None = None
-    attempt: int | None = None
 
 
 @REGISTRY.register

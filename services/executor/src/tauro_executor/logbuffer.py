@@ -4,6 +4,11 @@ Lines are flushed every half second (sooner at 200 lines) so followers see them 
 append uses ``ANY_VERSION`` on ``logs:<run_id>`` and retries when another task of the
 same run appended at the same moment. Appends happen only in the buffer's own task,
 never in the caller's, so cancelling an attempt cannot drop a batch half-written.
+
+:meth:`LogBuffer.close_keeping` ends the buffer handing back the lines not written yet (all
+the lines of an attempt shorter than the flush interval) when they are few: the executor
+sends them with the attempt's outcome, which logs them in the same write, so a short task
+costs one append instead of two.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class LogBuffer:
         self._lines: list[LogLine] = []
         self._wake = asyncio.Event()
         self._closing = False
+        self._keeping = False  # closing without a last flush: close_keeping hands the lines back
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -51,8 +57,10 @@ class LogBuffer:
         while not self._closing:
             await wait_event(self._wake, FLUSH_SECONDS)
             self._wake.clear()
+            if not self._closing:
+                await self._flush()
+        if not self._keeping:
             await self._flush()
-        await self._flush()
 
     async def _flush(self) -> None:
         while self._lines:
@@ -74,9 +82,29 @@ class LogBuffer:
 
     async def close(self) -> None:
         """Write every pending line, then stop; safe to await from a cancelled task."""
+        await self._stop()
+        if self._task is None:
+            await self._flush()
+
+    async def close_keeping(self, max_chars: int) -> list[LogLine]:
+        """Stop, and hand back the lines not written yet if they are at most ``MAX_BATCH`` lines
+        of at most ``max_chars`` characters in all; more are written first (none handed back)."""
+        self._keeping = True
+        await self._stop()
+        rest, self._lines = self._lines, []
+        if len(rest) <= MAX_BATCH and sum(len(line.message) for line in rest) <= max_chars:
+            return rest
+        await self.write(rest)
+        return []
+
+    async def write(self, lines: list[LogLine]) -> None:
+        """Append ``lines`` now (after :meth:`close_keeping`: those it handed back, when they could
+        not be logged with the outcome); in a task of its own, like every append here."""
+        self._lines = [*lines, *self._lines]
+        await asyncio.shield(asyncio.create_task(self._flush()))
+
+    async def _stop(self) -> None:
         self._closing = True
         self._wake.set()
         if self._task is not None:
             await asyncio.shield(self._task)
-        else:
-            await self._flush()

@@ -5,7 +5,8 @@ by run, so more executors share the runs). For each ``TaskScheduled`` it waits f
 attempt's ``not_before``, claims the attempt (the runs service accepts one claim per
 attempt), runs it in its own subprocess (forked from the warm worker's helper when
 ``EXECUTOR_WARM_WORKER`` is on, the default; see :mod:`tauro_executor.warm`), streams its
-log lines to the run's log stream, and reports the outcome. A terminal run event cancels that run's attempts
+log lines to the run's log stream, and reports the outcome (with the lines not logged yet: the
+runs service logs them in the same write). A terminal run event cancels that run's attempts
 here, killing their process groups. A heartbeat document per executor lets the runs
 service notice an executor that died mid-task.
 
@@ -51,6 +52,7 @@ log = logging.getLogger("tauro.executor")
 AttemptKey = tuple[str, str, int, int]
 GROUP = "tauro-executor"
 WARM_START_DELAY = 3.0  # the helper starts this long after the executor, or at its first attempt
+OUTCOME_LOG_CHARS = 64_000  # an attempt's last lines go with its outcome up to this size (a bus message stays small)
 
 
 class ExecutorService:
@@ -197,11 +199,16 @@ class ExecutorService:
         except Exception as exc:
             log.exception("attempt crashed in the executor", extra={"run_id": task.run_id})
             outcome = {"status": "failed", "error": f"executor error: {exc}"}
-        await logs.close()
+        kept = await logs.close_keeping(OUTCOME_LOG_CHARS)
         current.set_attribute("tauro.task.status", outcome["status"])
         if outcome["status"] != "succeeded":
             current.set_status(Status(StatusCode.ERROR, str(outcome.get("error") or outcome["status"])[:200]))
-        await self._report(task, outcome)
+        reported = False
+        try:
+            reported = await self._report(task, {**outcome, "log_lines": kept})
+        finally:
+            if kept and not reported:  # refused (or never answered): the lines still belong in the log
+                await logs.write(kept)
 
     def _spec(self, task: TaskScheduled) -> TaskSpec:
         return TaskSpec(
@@ -211,10 +218,10 @@ class ExecutorService:
             logical_date=task.params.get("logical_date"),
         )
 
-    async def _report(self, task: TaskScheduled, outcome: dict[str, Any]) -> None:
+    async def _report(self, task: TaskScheduled, outcome: dict[str, Any]) -> bool:
         command = RecordTaskOutcome(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt,
                                     executor_id=self.executor_id, **outcome)
-        await self._send_reliably(command, task.run_id)
+        return await self._send_reliably(command, task.run_id)
 
     async def _send_reliably(self, command: Command, run_id: str) -> bool:
         """Send until answered, re-sending under the same command id (so it applies once).

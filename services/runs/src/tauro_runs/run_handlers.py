@@ -13,12 +13,14 @@ from tauro_contracts.runs import (
     ExpireTask,
     RecordTaskOutcome,
     StartRun,
+    TaskLogged,
     TimeOutRun,
+    log_stream,
 )
-from tauro_platform.eventstore.port import EventStore
+from tauro_platform.eventstore.port import ANY_VERSION, EventStore
 from tauro_platform.readstore.port import ReadStore
 from tauro_platform.runtime.commands import CommandHandler
-from tauro_platform.runtime.decision import CommandContext, Decision
+from tauro_platform.runtime.decision import CommandContext, Decision, PendingWrite
 from tauro_platform.runtime.streams import AggregateCache
 from tauro_platform.settings import Settings
 
@@ -117,7 +119,13 @@ class RunHandlers:
         outcome = Outcome(cmd.status, cmd.error, cmd.metrics, cmd.duration_seconds)
         events = run_domain.decide_outcome(state, cmd.node_id, cmd.attempt, outcome, ctx.now, ctx.random,
                                            executor_id=cmd.executor_id)
-        return self._maybe(state, events)
+        decision = self._maybe(state, events)
+        if not cmd.log_lines:
+            return decision
+        # the attempt's last lines, in the same write (logged even if the outcome changes nothing)
+        logged = TaskLogged(run_id=cmd.run_id, lines=cmd.log_lines)
+        return Decision((PendingWrite(log_stream(cmd.run_id), ANY_VERSION, (logged,)), *decision.writes),
+                        decision.result)
 
     async def expire_task(self, cmd: Command, ctx: CommandContext) -> Decision:
         assert isinstance(cmd, ExpireTask)

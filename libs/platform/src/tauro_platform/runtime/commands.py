@@ -5,7 +5,9 @@ same transaction, and an append naming a command already recorded is refused
 (``AlreadyApplied``); the command is then answered from the events it caused. A
 decision that writes nothing or is refused looks for those events too (a re-delivery
 the state already reflects). So a command costs no lookup of its own before deciding. A 2xx reply is only sent after
-the append (durable) and after the projections caught up (read-your-writes).
+the append (durable) and after the projections caught up (read-your-writes), except for a command
+whose sender never reads the read models (``Command.read_your_writes`` false: the executor's):
+then the projector is woken to catch up on its own, off the reply's path.
 
 ``on_batch`` takes a consumer batch: the commands of one key in order, different keys
 concurrently (as replicas would). With the process's store behind ``GroupCommit`` (as
@@ -233,11 +235,22 @@ class CommandProcessor:
     async def _accepted(
         self, envelope: CommandEnvelope, events: list[EventEnvelope], result: dict[str, Any]
     ) -> CommandReply:
-        await self._projector.catch_up(until=max((e.global_position or 0 for e in events), default=None))
+        if _read_your_writes(envelope.type):
+            await self._projector.catch_up(until=max((e.global_position or 0 for e in events), default=None))
+        else:
+            self._projector.poke()
         streams = list(dict.fromkeys(e.stream_id for e in events))
         if not result and events:
             result = {"id": events[0].stream_id}
         return CommandReply(command_id=envelope.command_id, ok=True, streams=streams, result=result)
+
+
+def _read_your_writes(command_type: str) -> bool:
+    try:
+        command = REGISTRY.cls(command_type)
+    except UnknownType:
+        return True
+    return not issubclass(command, Command) or command.read_your_writes
 
 
 def _rejected(envelope: CommandEnvelope, error: DomainError) -> CommandReply:

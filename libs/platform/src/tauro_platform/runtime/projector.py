@@ -20,6 +20,7 @@ from tauro_contracts.registry import REGISTRY
 
 from tauro_platform.eventstore.port import EventStore
 from tauro_platform.readstore.port import Doc, ReadStore
+from tauro_platform.waiting import wait_event
 
 log = logging.getLogger("tauro.projector")
 READ_BATCH = 500  # events read from the store at once; a shorter batch ends a catch-up (no empty read after it)
@@ -94,6 +95,7 @@ class Projector:
         self._read_store = read_store
         self._projections = list(projections)
         self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
         self.position = 0
 
     @property
@@ -146,8 +148,13 @@ class Projector:
         await self._read_store.drop(self.collections, [self.name])
         return await self.catch_up()
 
+    def poke(self) -> None:
+        """Have :meth:`run` catch up now instead of at its next interval."""
+        self._wake.set()
+
     async def run(self, interval: float = 0.25) -> None:
         while True:
+            self._wake.clear()
             try:
                 await self.catch_up()
             except asyncio.CancelledError:
@@ -155,4 +162,4 @@ class Projector:
             except Exception:
                 log.exception("projection failed; retrying", extra={"projector": self.name})
                 await asyncio.sleep(1.0)
-            await asyncio.sleep(interval)
+            await wait_event(self._wake, interval)
