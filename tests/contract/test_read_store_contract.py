@@ -264,6 +264,10 @@ class ReadStoreContract:
         with pytest.raises(ValueError):
             await loaded.average(C, where, "n")
 
+    async def test_count_by_a_field_holding_documents_is_refused(self, loaded: ReadStore) -> None:
+        with pytest.raises(TypeError):
+            await loaded.count_by(C, {}, "owner")
+
     async def test_empty_and_unknown_collections(self, store: ReadStore) -> None:
         assert await store.find("nothing-here", {}) == ([], 0)
         assert await store.count_by("nothing-here", {}, "x") == {}

@@ -228,6 +228,8 @@ class MemoryReadStore:
         counts: dict[Any, int] = defaultdict(int)
         for doc in self._matching(collection, where):
             value = _lookup(doc, field)
+            if isinstance(value, tuple):  # a stored array or embedded document: no key (as in MongoDB's adapter)
+                raise TypeError(f"count_by groups by scalar values; {field!r} holds an array or a document")
             counts[None if value is _MISSING else value] += 1
         return dict(counts)
 
