@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
 from tauro_contracts.envelope import EventEnvelope
 from tauro_contracts.runs import log_stream
 from tauro_executor.logbuffer import MAX_BATCH, LogBuffer
@@ -86,3 +87,27 @@ async def test_close_keeping_hands_back_only_what_was_not_written() -> None:
     kept = await logs.close_keeping(max_chars=10_000)
     assert [line.message for line in kept] == ["the last"]
     assert store.messages() == [f"line {i}" for i in range(MAX_BATCH)]
+
+
+@pytest.mark.parametrize("yields", [0, 1, 2, 5])
+async def test_lines_are_written_when_close_keeping_is_cancelled(yields: int) -> None:
+    """Cancelled while it waits for the buffer's task, nobody will take the lines: they are
+    written anyway, whether that task already ended or not (``yields`` moves the moment)."""
+    store, relay = Store(), Relay()
+    logs = buffer(store, relay)
+    await asyncio.sleep(0)  # the flusher waits for lines
+    await logs.add("INFO", "first")
+    await logs.add("INFO", "the last")
+    closing = asyncio.create_task(logs.close_keeping(max_chars=10_000))
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    closing.cancel()
+    kept = (await asyncio.gather(closing, return_exceptions=True))[0]
+    if isinstance(kept, list):  # it finished before the cancel: the caller has the lines
+        assert [line.message for line in kept] == ["first", "the last"]
+        return
+    for _ in range(500):
+        if store.messages():
+            break
+        await asyncio.sleep(0.01)
+    assert store.messages() == ["first", "the last"]

@@ -90,7 +90,13 @@ class LogBuffer:
         """Stop, and hand back the lines not written yet if they are at most ``MAX_BATCH`` lines
         of at most ``max_chars`` characters in all; more are written first (none handed back)."""
         self._keeping = True
-        await self._stop()
+        try:
+            await self._stop()
+        except asyncio.CancelledError:  # nobody will take the lines: a task of the buffer's writes them
+            self._keeping = False
+            if self._task is None or self._task.done():
+                self._task = asyncio.create_task(self._flush())
+            raise
         rest, self._lines = self._lines, []
         if len(rest) <= MAX_BATCH and sum(len(line.message) for line in rest) <= max_chars:
             return rest
