@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import ROOT, Deployment, free_port
-from tests.e2e.runs_helpers import make_pipeline, make_project, shell_pipeline, wait_for
+from tests.e2e.runs_helpers import log_messages, make_pipeline, make_project, shell_pipeline, until, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -150,7 +150,11 @@ def test_a_runs_trace_in_jaeger_spans_the_services_and_the_reapers_retry(
         trace_id = created.headers["x-trace-id"]
         run_id = created.json()["data"]["id"]
         wait_for(api, run_id, task_state=("work", "RUNNING"), timeout=60)
-        time.sleep(1.0)  # the lost executor's finished spans (task "prepare") leave its export queue
+        # the hanging attempt's first log batch is the lost executor's own append (a short
+        # attempt's lines go with its outcome); once it is in, its spans leave the export queue
+        until(lambda: "task work attempt 1 started on" in " ".join(log_messages(api, run_id)),
+              what="the hanging attempt's first log batch")
+        time.sleep(1.0)
         assert lost.process is not None
         lost_instance = f"{socket.gethostname()}-{lost.process.pid}"
         lost.kill()

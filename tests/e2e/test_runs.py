@@ -18,6 +18,7 @@ from tests.e2e.runs_helpers import (
     make_project,
     shell_pipeline,
     start_run,
+    until,
     wait_for,
 )
 
@@ -167,6 +168,29 @@ def test_sse_logs_are_live_and_resume_from_last_event_id(platform: Deployment) -
             resumed = [json.loads(line[6:])["message"] for line in again.iter_lines()
                        if line.startswith("data: ") and "message" in line]
         assert resumed == messages[resume_after + 1:]
+
+
+def test_each_log_line_of_a_run_is_logged_once(platform: Deployment) -> None:
+    """A short attempt's lines travel with its outcome; the last one's outcome ends the run,
+    whose end cancels the executor's task for it, often before the outcome is answered: its
+    lines must still be logged, and only once."""
+    nodes = ("a", "b", "c")
+    with platform.client() as api:
+        project = make_project(api)
+        body = shell_pipeline("once", {n: f"echo output of {n}" for n in nodes}, edges=[("a", "b"), ("b", "c")])
+        pipeline = make_pipeline(api, project, body)
+        runs = [start_run(api, project, pipeline) for _ in range(5)]
+        expected = [line for n in nodes for line in (f"output of {n}", f"task {n} attempt 1 succeeded")]
+        for run_id in runs:
+            assert wait_for(api, run_id)["state"] == "SUCCESS"
+            until(lambda run_id=run_id: "task c attempt 1 succeeded" in log_messages(api, run_id),
+                  what="the last task's lines")
+        time.sleep(1.5)  # a copy would be written right after the original (the buffer flushes every 0.5 s)
+        for run_id in runs:
+            messages = log_messages(api, run_id)
+            assert [m for m in messages if m in expected] == expected, messages
+            started = [m for m in messages if " attempt 1 started on " in m]
+            assert sorted(m.split(" attempt")[0] for m in started) == [f"task {n}" for n in nodes], messages
 
 
 def test_same_idempotency_key_gives_one_run(platform: Deployment) -> None:

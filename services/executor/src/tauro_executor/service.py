@@ -22,7 +22,7 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from tauro_contracts import topics
 from tauro_contracts.base import Command
@@ -50,6 +50,7 @@ from tauro_executor.warm import WarmWorker
 
 log = logging.getLogger("tauro.executor")
 AttemptKey = tuple[str, str, int, int]
+Answer = Literal["accepted", "refused", "unanswered"]
 GROUP = "tauro-executor"
 WARM_START_DELAY = 3.0  # the helper starts this long after the executor, or at its first attempt
 OUTCOME_LOG_CHARS = 64_000  # an attempt's last lines go with its outcome up to this size (a bus message stays small)
@@ -170,7 +171,7 @@ class ExecutorService:
         starting = asyncio.create_task(start_worker(spec, warm=self.warm_worker_for(str(task.node.get("type", "")))))
         claimed = False
         try:
-            claimed = await self._send_reliably(claim, task.run_id)
+            claimed = await self._send_reliably(claim, task.run_id) == "accepted"
         finally:
             if not claimed:
                 await asyncio.shield(_abandon(starting))
@@ -203,12 +204,10 @@ class ExecutorService:
         current.set_attribute("tauro.task.status", outcome["status"])
         if outcome["status"] != "succeeded":
             current.set_status(Status(StatusCode.ERROR, str(outcome.get("error") or outcome["status"])[:200]))
-        reported = False
-        try:
-            reported = await self._report(task, {**outcome, "log_lines": kept})
-        finally:
-            if kept and not reported:  # refused (or never answered): the lines still belong in the log
-                await logs.write(kept)
+        # Once sent, the outcome logs the lines whatever becomes of this task (the run's end,
+        # which the outcome may cause, cancels it, often before the answer arrives).
+        if await self._report(task, {**outcome, "log_lines": kept}) == "refused" and kept:
+            await logs.write(kept)  # nothing of a refused command was written: the lines still belong in the log
 
     def _spec(self, task: TaskScheduled) -> TaskSpec:
         return TaskSpec(
@@ -218,26 +217,27 @@ class ExecutorService:
             logical_date=task.params.get("logical_date"),
         )
 
-    async def _report(self, task: TaskScheduled, outcome: dict[str, Any]) -> bool:
+    async def _report(self, task: TaskScheduled, outcome: dict[str, Any]) -> Answer:
         command = RecordTaskOutcome(run_id=task.run_id, node_id=task.node_id, attempt=task.attempt,
                                     executor_id=self.executor_id, **outcome)
         return await self._send_reliably(command, task.run_id)
 
-    async def _send_reliably(self, command: Command, run_id: str) -> bool:
-        """Send until answered, re-sending under the same command id (so it applies once).
-        True if accepted; False if the runs service rejected it (e.g. a stale claim)."""
+    async def _send_reliably(self, command: Command, run_id: str) -> Answer:
+        """Send until answered, re-sending under the same command id (so it applies once):
+        ``accepted``, ``refused`` by the runs service (e.g. a stale claim; nothing of it was
+        written), or ``unanswered`` after 60 timeouts (it may still be applied later)."""
         command_id = str(uuid.uuid4())
         for attempt in range(60):
             try:
                 await self._sender.send(command, key=run_id, command_id=command_id)
-                return True
+                return "accepted"
             except DomainError as exc:
                 if exc.code != ErrorCode.TIMEOUT:
                     log.info("command rejected", extra={"run_id": run_id, "command": command.type_name,
                                                         "reason": exc.message})
-                    return False
+                    return "refused"
                 await asyncio.sleep(min(5.0, 0.5 * (attempt + 1)))
-        return False
+        return "unanswered"
 
 
 async def _abandon(starting: asyncio.Task[Worker]) -> None:
