@@ -8,10 +8,15 @@ Resolution order for each server:
 3. Otherwise start them with ``scripts/infra/*.sh`` and stop them at the end.
 
 The run ends with one line saying which path each server took ("infrastructure: ...").
+On a broker the run did not get from testcontainers (it may be a developer's ``make up``
+broker, kept across runs), the topics the run created are deleted at its end, so test runs
+do not pile up partitions there (the platform's own ``tauro.*`` topics are left alone).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -53,11 +58,45 @@ def _started_by_script(name: str) -> bool:
     return not running
 
 
+def _kafka_topics(bootstrap: str, delete: set[str] | None = None) -> set[str]:
+    """The broker's topics; with ``delete``, delete those first (in batches)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def run() -> set[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
+        await admin.start()
+        try:
+            names = sorted(delete or ())
+            for start in range(0, len(names), 200):
+                await admin.delete_topics(names[start:start + 200])
+            return set(await admin.list_topics())
+        finally:
+            await admin.close()
+
+    return asyncio.run(run())
+
+
+@contextlib.contextmanager
+def _topics_deleted_after(bootstrap: str) -> Iterator[None]:
+    """Delete at the end the topics created meanwhile, except the platform's own and Kafka's."""
+    try:
+        before = _kafka_topics(bootstrap)
+    except Exception:  # the broker is not up yet (the tests will say so): nothing to tidy
+        before = None
+    yield
+    if before is None:
+        return
+    with contextlib.suppress(Exception):  # tidying up must not fail the run
+        created = _kafka_topics(bootstrap) - before
+        _kafka_topics(bootstrap, {t for t in created if not t.startswith(("tauro.", "__"))})
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     if os.environ.get("TAURO_TEST_KAFKA"):
         INFRASTRUCTURE["Kafka"] = f"{os.environ['TAURO_TEST_KAFKA']} (TAURO_TEST_KAFKA)"
-        yield os.environ["TAURO_TEST_KAFKA"]
+        with _topics_deleted_after(os.environ["TAURO_TEST_KAFKA"]):
+            yield os.environ["TAURO_TEST_KAFKA"]
         return
     if _docker_engine():
         with infra_containers.kafka_container() as bootstrap:
@@ -67,7 +106,8 @@ def kafka_bootstrap() -> Iterator[str]:
     started = _started_by_script("kafka.sh")
     bootstrap = f"127.0.0.1:{os.environ.get('TAURO_KAFKA_PORT', '19092')}"
     INFRASTRUCTURE["Kafka"] = f"{bootstrap} (scripts/infra/kafka.sh)"
-    yield bootstrap
+    with _topics_deleted_after(bootstrap):
+        yield bootstrap
     if started:
         _script("kafka.sh", "stop")
 
