@@ -83,18 +83,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(FIGURES), help=f"comma-separated subset of {FIGURES}")
     parser.add_argument("--kinds", default=",".join(KINDS), help="node kinds of the chain/latency figures")
     parser.add_argument("--chain", type=int, default=40, help="nodes in the chain")
-    parser.add_argument("--repeat", type=int, default=3, help="chain runs per kind (the median is printed)")
+    parser.add_argument("--repeat", type=int, default=10, help="chain runs per kind (the median is printed)")
     parser.add_argument("--runs", type=int, default=50, help="3-node runs per kind")
     parser.add_argument("--poll", type=float, default=0.01, help="seconds between state polls of one run")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of the sustained figure")
     parser.add_argument("--rates", default="50,100,200", help="POST /runs rates, requests a second")
     parser.add_argument("--post-seconds", type=float, default=15.0, help="seconds per POST rate")
-    parser.add_argument("--quick", action="store_true", help="--duration 20 --post-seconds 5 --runs 20")
+    parser.add_argument("--quick", action="store_true", help="--duration 20 --post-seconds 5 --runs 20 --repeat 3")
     parser.add_argument("--keep", action="store_true", help="keep the embedded platform's folder and log")
     args = parser.parse_args()
     if args.quick:
-        args.duration, args.post_seconds, args.runs = 20.0, 5.0, 20
+        args.duration, args.post_seconds, args.runs, args.repeat = 20.0, 5.0, 20, 3
     return args
 
 
