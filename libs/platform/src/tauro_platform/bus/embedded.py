@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tauro_platform.bus.delivery import deliver
 from tauro_platform.bus.port import BatchHandler, Handler, Lag, Message, Outgoing, partition_for
+from tauro_platform.sqlite_tx import immediate_transaction
 from tauro_platform.waiting import wait_event
 
 _SCHEMA = """
@@ -211,10 +212,8 @@ class EmbeddedBus:
         """All of ``messages`` in one transaction, in order."""
         if not messages:
             return
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            next_offset: dict[TopicPartition, int] = {}
+        next_offset: dict[TopicPartition, int] = {}
+        with immediate_transaction(self.db) as cur:
             now = int(time.time() * 1000)
             for message in messages:
                 self._counter += 1
@@ -222,15 +221,11 @@ class EmbeddedBus:
                 tp = (message.topic, partition)
                 if tp not in next_offset:
                     next_offset[tp] = self._end_offset(tp)
-                db.execute(
+                cur.execute(
                     "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (*tp, next_offset[tp], message.key, message.value, json.dumps(message.headers), now),
                 )
                 next_offset[tp] += 1
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self._ends.update(next_offset)
         self._wake()
 

@@ -22,6 +22,7 @@ from tauro_contracts.envelope import EventEnvelope
 
 from tauro_platform.eventstore.codec import dumps, from_record, to_record
 from tauro_platform.eventstore.port import ANY_VERSION, AlreadyApplied, ConcurrencyError, StreamWrite, check_writes
+from tauro_platform.sqlite_tx import immediate_transaction
 
 T = TypeVar("T")
 
@@ -84,10 +85,8 @@ class SqliteEventStore:
         return await self._run(self._append, list(writes), list(commands))
 
     def _append(self, writes: list[StreamWrite], commands: list[str]) -> list[EventEnvelope]:
-        cur = self._db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
         stored: list[EventEnvelope] = []
-        try:
+        with immediate_transaction(self._db) as cur:
             for command_id in commands:
                 try:
                     cur.execute("INSERT INTO applied_commands (command_id) VALUES (?)", (command_id,))
@@ -114,10 +113,6 @@ class SqliteEventStore:
                     except sqlite3.IntegrityError as exc:
                         raise ConcurrencyError(str(exc)) from exc
                     stored.append(event.model_copy(update={"global_position": cur.lastrowid}))
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
         return stored
 
     @staticmethod
@@ -158,14 +153,8 @@ class SqliteEventStore:
         rows = [(p,) for p in positions]
 
         def mark() -> None:  # one transaction (one sync to disk), not one per row
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate_transaction(self._db) as cur:
                 cur.executemany("UPDATE events SET published = 1 WHERE position = ?", rows)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
 
         if rows:
             await self._run(mark)
