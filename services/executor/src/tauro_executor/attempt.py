@@ -120,7 +120,13 @@ async def abandon_worker(proc: Worker) -> None:
         proc.close()
     elif proc.stdin is not None:
         proc.stdin.close()
-    await kill_group(proc.pid, 0.0)
+    await _end(proc, 0.0)
+
+
+async def _end(proc: Worker, grace_seconds: float) -> None:
+    """Kill what is left of the worker's process group (SIGTERM, ``grace_seconds``, SIGKILL)
+    and reap the worker."""
+    await kill_group(proc.pid, grace_seconds)
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
@@ -167,11 +173,7 @@ async def run_attempt(
             watchdog.cancel()
             await asyncio.wait({watchdog})  # unlike suppress(CancelledError), lets a cancel of ours through
         # also reached on cancellation or an on_log error: nothing of the attempt may outlive it
-        await kill_group(proc.pid, kill_grace_seconds)
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        await _end(proc, kill_grace_seconds)
         if isinstance(proc, WarmProcess):
             proc.close()
     return _outcome(task, proc, state, timeout_seconds, started_at, time.monotonic() - started)
